@@ -1,0 +1,1 @@
+"""Training and evaluation loops, and the statistics that go with their results."""
