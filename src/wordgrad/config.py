@@ -2,7 +2,8 @@
 
 Each default has a process-wide value (set with ``set_backward_engine`` and friends, seen by every
 thread) and a context-local override (``with tg.engine_context(backward=...)``), which wins inside
-its block. Upstream's ``set_backward_engine``/``SingletonBackwardEngine`` write the process-wide value.
+its block. Upstream's ``set_backward_engine`` and ``SingletonBackwardEngine`` write the
+process-wide value.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ _context_engines: dict[str, contextvars.ContextVar[EngineLM | None]] = {
     "forward": contextvars.ContextVar("wordgrad_forward_engine", default=_UNSET),
     "backward": contextvars.ContextVar("wordgrad_backward_engine", default=_UNSET),
 }
+
 
 def _as_engine(engine: EngineLM | str, **kwargs: Any) -> EngineLM:
     return get_engine(engine, **kwargs) if isinstance(engine, str) else engine
@@ -153,7 +155,7 @@ def get_max_concurrency() -> int:
 
 @contextmanager
 def max_concurrency(limit: int) -> Iterator[None]:
-    """``with tg.max_concurrency(1):`` runs the block's calls one by one, then restores the limit."""
+    """``with tg.max_concurrency(1):`` runs the block's calls one by one, then restores it."""
     previous = EXECUTOR.max_concurrency
     EXECUTOR.set_max_concurrency(limit)
     try:

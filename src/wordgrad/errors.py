@@ -134,8 +134,20 @@ class UpdateParseError(WordgradError):
 
 
 class DataError(WordgradError):
-    """A data set is missing, corrupt or of an unexpected shape; the message says where we looked."""
+    """A data set is missing, corrupt or malformed; the message says where we looked."""
 
 
 class BudgetExceededError(WordgradError):
     """A run stopped because it would exceed its token or cost budget."""
+
+
+class WordgradWarning(UserWarning):
+    """Base class of the warnings wordgrad issues."""
+
+
+class NoGradientWarning(WordgradWarning):
+    """A trainable parameter received no feedback, so ``step()`` left it unchanged.
+
+    Usually the parameter is not connected to the loss that ``backward()`` was called on, or
+    ``zero_grad()`` ran after ``backward()``.
+    """

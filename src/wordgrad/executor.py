@@ -103,16 +103,19 @@ class Executor:
     def submit_request(
         self,
         engine: Engine,
-        build: Callable[[], Request],
+        build: Request | Callable[[], Request],
         *,
         purpose: Purpose,
         label: str,
         after: Sequence[Future[Any]] = (),
     ) -> Future[Response]:
-        """Send ``build()`` through ``engine`` once every future in ``after`` has finished.
+        """Send a request through ``engine`` once every future in ``after`` has finished.
 
-        ``label`` names the node (its role) in error messages.
+        ``build`` is the request, or a function that builds it from the inputs' values once they
+        are ready. ``label`` names the node (its role) in error messages.
         """
+        if isinstance(build, Request):
+            build = functools.partial(_identity, build)
         context = contextvars.copy_context()
         return self._start(self._request(engine, build, purpose, label, after, context))
 
@@ -125,7 +128,7 @@ class Executor:
 
     def run(self, engine: Engine, request: Request, *, purpose: Purpose, label: str) -> Response:
         """Send one request and wait for its response."""
-        return resolve(self.submit_request(engine, lambda: request, purpose=purpose, label=label))
+        return resolve(self.submit_request(engine, request, purpose=purpose, label=label))
 
     # ------------------------------------------------------------------ internals
 
@@ -207,6 +210,10 @@ class Executor:
         return self._thread is not None and threading.current_thread() is self._thread
 
 
+def _identity(value: T) -> T:
+    return value
+
+
 async def _wait_all(futures: Sequence[Future[Any]]) -> None:
     for future in futures:
         await asyncio.wrap_future(future)
@@ -226,7 +233,7 @@ EXECUTOR = Executor()
 
 def resolve(future: Future[T]) -> T:
     """Wait for ``future`` and return its result (re-raising its error)."""
-    if EXECUTOR.in_loop_thread():
+    if not future.done() and EXECUTOR.in_loop_thread():
         raise RuntimeError(
             "a pending value was read on wordgrad's executor thread, which would deadlock; "
             "read values in your own code, not inside executor callbacks"

@@ -65,7 +65,12 @@ class ResponseFormat:
     name: str = "reply"
 
     def canonical(self) -> dict[str, Any]:
-        return {"kind": self.kind, "schema": self.schema, "grammar": self.grammar, "name": self.name}
+        return {
+            "kind": self.kind,
+            "schema": self.schema,
+            "grammar": self.grammar,
+            "name": self.name,
+        }
 
 
 @dataclass(frozen=True)
@@ -301,5 +306,7 @@ def _response_format_from_openai(value: Mapping[str, Any]) -> ResponseFormat:
         return ResponseFormat("json", schema=value.get("schema"))
     if kind == "json_schema":
         spec = value.get("json_schema", {})
-        return ResponseFormat("json_schema", schema=spec.get("schema"), name=spec.get("name", "reply"))
+        return ResponseFormat(
+            "json_schema", schema=spec.get("schema"), name=spec.get("name", "reply")
+        )
     return ResponseFormat("text")

@@ -1,0 +1,79 @@
+"""How an operation asks for feedback on its inputs, shared by every operation that has one.
+
+Given the call an operation made (rendered as a conversation) and the feedback its output got,
+build one request per trainable input asking how that input should change.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from wordgrad import prompts
+from wordgrad.graph import GradientJob
+from wordgrad.llm import Message, Request
+from wordgrad.variable import GradientContext, ReduceGroup, Variable
+
+LONG_VALUE_CHARS = 400
+"""A trainable input longer than this that appears verbatim in the conversation is not repeated."""
+
+
+def feedback_jobs(
+    output: Variable,
+    conversation: str,
+    inputs: Sequence[Variable],
+    *,
+    examples: Sequence[str] = (),
+) -> list[GradientJob]:
+    """One feedback request per distinct trainable input of the call that produced ``output``.
+
+    Without feedback on the output, the output is taken to be an end result (e.g. a loss) and
+    the request asks how to improve what it measures; otherwise it passes the criticism back.
+    """
+    criticism = output.get_gradient_text().strip()
+    groups = list(output._reduce_meta)
+    jobs = []
+    for variable in dict.fromkeys(inputs):
+        if not variable.requires_grad:
+            continue
+        fields = {
+            "output_role": output.role_description,
+            "conversation": conversation,
+            "role": variable.role_description,
+            "value": _shown_value(variable, conversation),
+        }
+        if criticism:
+            user = prompts.render("gradient.output_criticized", fields, criticism=criticism)
+        else:
+            user = prompts.render("gradient.objective_is_output", fields)
+        if examples:
+            user += prompts.render("gradient.examples", examples="\n".join(examples))
+        request = Request(
+            (Message("system", prompts.render("gradient.system")), Message("user", user))
+        )
+        context = GradientContext(
+            context=conversation,
+            response_desc=output.role_description,
+            variable_desc=variable.role_description,
+        )
+        jobs.append(
+            GradientJob(
+                deliver=functools.partial(_deliver, variable, context, groups),
+                request=request,
+                label=prompts.render("role.feedback", role=variable.role_description),
+            )
+        )
+    return jobs
+
+
+def _deliver(
+    variable: Variable, context: GradientContext, groups: list[ReduceGroup], text: str
+) -> None:
+    variable.receive_gradient(text, context=context, reduce_groups=groups)
+
+
+def _shown_value(variable: Variable, conversation: str) -> str:
+    text = variable.text
+    if len(text) > LONG_VALUE_CHARS and text in conversation:
+        return prompts.render("gradient.value_shown_above", short_value=variable.get_short_value())
+    return text

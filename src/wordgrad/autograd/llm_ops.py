@@ -1,0 +1,225 @@
+"""Operations that call a language model: plain, formatted, and with in-context examples.
+
+``forward`` returns at once; the output's value is pending until the reply arrives (see
+:mod:`wordgrad.executor`). The request is built from the inputs' values when they are ready and
+recorded, so the backward pass shows the feedback writer exactly what was sent.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Mapping, Sequence
+
+from wordgrad import prompts
+from wordgrad.autograd.feedback import feedback_jobs
+from wordgrad.autograd.function import Function
+from wordgrad.config import resolve_engine
+from wordgrad.engine.base import EngineLM
+from wordgrad.errors import InvalidInputError
+from wordgrad.executor import EXECUTOR, derive
+from wordgrad.graph import GradientJob, is_grad_enabled
+from wordgrad.llm import Engine, Purpose, Request
+from wordgrad.variable import Backward, Variable
+
+
+class _SentRequest:
+    """Holds the request once the executor has built it."""
+
+    request: Request | None = None
+
+
+def call_llm(
+    engine: EngineLM,
+    *,
+    build: Callable[[], Request],
+    inputs: Sequence[Variable],
+    role_description: str,
+    purpose: Purpose,
+    name: str,
+    conversation: Callable[[Request, Variable], str],
+    examples: Sequence[str] = (),
+) -> Variable:
+    """Send ``build()`` once ``inputs`` are ready; return the pending output variable.
+
+    ``conversation(request, output)`` renders the call for the feedback writer.
+    """
+    sent = _SentRequest()
+
+    def build_and_record() -> Request:
+        sent.request = build()
+        return sent.request
+
+    future = EXECUTOR.submit_request(
+        engine,
+        build_and_record,
+        purpose=purpose,
+        label=role_description,
+        after=[v.value_future() for v in inputs if v.is_pending()],
+    )
+    tracked = is_grad_enabled()
+    output = Variable(
+        derive(future, lambda response: response.text),
+        predecessors=inputs if tracked else None,
+        requires_grad=tracked and any(v.requires_grad for v in inputs),
+        role_description=role_description,
+    )
+
+    def jobs(out: Variable, _: Engine) -> list[GradientJob]:
+        out.get_value()  # waits for the forward call; re-raises its error, naming the node
+        assert sent.request is not None
+        return feedback_jobs(out, conversation(sent.request, out), inputs, examples=examples)
+
+    if output.requires_grad:
+        output.grad_fn = Backward(name, jobs)
+    return output
+
+
+def render_llm_conversation(request: Request, output: Variable) -> str:
+    """The call as the feedback writer sees it: system prompt, input and output."""
+    return prompts.render(
+        "gradient.llm_call",
+        system_prompt=request.system_prompt or "(none)",
+        input=request.prompt,
+        output=output.text,
+    )
+
+
+class LLMCall(Function):
+    """Ask the engine with the input as the user message and an optional system prompt.
+
+    Args:
+        engine: an engine or its name; ``None`` uses the forward (else backward) default
+            when called.
+        system_prompt: a variable; trainable if it has ``requires_grad=True``.
+    """
+
+    purpose: Purpose = "forward"
+
+    def __init__(
+        self, engine: EngineLM | str | None = None, system_prompt: Variable | None = None
+    ) -> None:
+        self._engine = resolve_engine(engine, kind="forward") if engine is not None else None
+        if system_prompt is not None and not isinstance(system_prompt, Variable):
+            raise InvalidInputError(
+                f"system_prompt must be a Variable, got {type(system_prompt).__name__}"
+            )
+        self.system_prompt = system_prompt
+
+    @property
+    def engine(self) -> EngineLM:
+        """The engine this call uses (resolved now when none was given)."""
+        return self._engine or resolve_engine(None, kind="forward")
+
+    def _inputs(self, *variables: Variable) -> list[Variable]:
+        _check_variables(variables)
+        return [v for v in (self.system_prompt, *variables) if v is not None]
+
+    def _system_text(self) -> str | None:
+        return self.system_prompt.text if self.system_prompt is not None else None
+
+    def forward(
+        self, input_variable: Variable, response_role_description: str | None = None
+    ) -> Variable:
+        """The model's reply to ``input_variable`` (pending until it arrives)."""
+        engine = self.engine
+
+        def build() -> Request:
+            value = input_variable.value
+            prompt = value if isinstance(value, str) else [value]
+            return engine.build_request(prompt, self._system_text())
+
+        return call_llm(
+            engine,
+            build=build,
+            inputs=self._inputs(input_variable),
+            role_description=response_role_description or prompts.render("role.llm_output"),
+            purpose=self.purpose,
+            name=type(self).__name__,
+            conversation=render_llm_conversation,
+        )
+
+
+class FormattedLLMCall(LLMCall):
+    """An LLM call whose prompt is a format string filled with several named variables.
+
+    ``format_string`` uses ``{name}`` fields; ``fields`` lists the names (a mapping's keys are
+    used). ``forward(inputs)`` takes a dict with exactly those names. Feedback reaches every
+    trainable input.
+    """
+
+    def __init__(
+        self,
+        engine: EngineLM | str | None,
+        format_string: str,
+        fields: Mapping[str, object] | Sequence[str],
+        system_prompt: Variable | None = None,
+    ) -> None:
+        super().__init__(engine, system_prompt)
+        self.format_string = format_string
+        self.fields = list(fields)
+        used = {name for _, name, _, _ in string.Formatter().parse(format_string) if name}
+        if used != set(self.fields):
+            raise InvalidInputError(
+                f"the format string uses fields {sorted(used)} but fields={sorted(self.fields)}; "
+                "they must be the same names"
+            )
+
+    def forward(  # type: ignore[override]
+        self, inputs: Mapping[str, Variable], response_role_description: str | None = None
+    ) -> Variable:
+        """The model's reply to the format string filled with ``inputs``' values."""
+        if set(inputs) != set(self.fields):
+            raise InvalidInputError(
+                f"inputs must have exactly the fields {sorted(self.fields)}, got {sorted(inputs)}"
+            )
+        engine = self.engine
+        ordered = [inputs[name] for name in self.fields]
+
+        def build() -> Request:
+            prompt = self.format_string.format_map({k: v.text for k, v in inputs.items()})
+            return engine.build_request(prompt, self._system_text())
+
+        return call_llm(
+            engine,
+            build=build,
+            inputs=self._inputs(*ordered),
+            role_description=response_role_description or prompts.render("role.llm_output"),
+            purpose=self.purpose,
+            name=type(self).__name__,
+            conversation=render_llm_conversation,
+        )
+
+
+class LLMCall_with_in_context_examples(LLMCall):
+    """An LLM call whose feedback writer is shown examples of good results to base feedback on."""
+
+    def forward(
+        self,
+        input_variable: Variable,
+        response_role_description: str | None = None,
+        in_context_examples: Sequence[str] | None = None,
+    ) -> Variable:
+        engine = self.engine
+
+        def build() -> Request:
+            return engine.build_request(input_variable.text, self._system_text())
+
+        return call_llm(
+            engine,
+            build=build,
+            inputs=self._inputs(input_variable),
+            role_description=response_role_description or prompts.render("role.llm_output"),
+            purpose=self.purpose,
+            name=type(self).__name__,
+            conversation=render_llm_conversation,
+            examples=list(in_context_examples or []),
+        )
+
+
+def _check_variables(variables: Sequence[object]) -> None:
+    for variable in variables:
+        if not isinstance(variable, Variable):
+            raise InvalidInputError(
+                f"expected a Variable, got {type(variable).__name__}; wrap text with "
+                "tg.Variable(text, role_description=..., requires_grad=False)"
+            )

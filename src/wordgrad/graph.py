@@ -1,0 +1,206 @@
+"""The computation graph: topological order, the backward pass in ready sets, ``no_grad``, DOT.
+
+This module knows nodes only through the small :class:`Node` protocol that ``Variable``
+implements, so it stays below ``variable.py``.
+
+The backward pass runs in *waves*. A node is ready once every successor that can send it feedback
+has done so; all ready nodes form one wave. Their LLM requests (gradient merges first, then the
+gradients for their inputs) go to the executor together, so they run side by side, and results
+are then handed out in graph order, so the outcome never depends on which call finished first.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import html
+import textwrap
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from wordgrad.executor import EXECUTOR, resolve
+from wordgrad.llm import Engine, Purpose, Request, Response
+
+# ---------------------------------------------------------------------------- gradient jobs
+
+
+@dataclass(frozen=True)
+class GradientJob:
+    """One piece of feedback to compute and where it goes.
+
+    With a ``request``, the reply text is computed by the backward engine; without one, ``text``
+    is used as it is (e.g. feedback passed through a sum). ``deliver`` receives the text.
+    """
+
+    deliver: Callable[[str], None]
+    request: Request | None = None
+    text: str = ""
+    label: str = "gradient"
+    purpose: Purpose = "backward"
+
+
+class Node(Protocol):
+    """What the graph needs of a variable."""
+
+    @property
+    def predecessors(self) -> Sequence[Node]: ...
+
+    @property
+    def requires_grad(self) -> bool: ...
+
+    def reduction_jobs(self) -> list[GradientJob]:
+        """Requests that merge grouped feedback before this node passes feedback on."""
+        ...
+
+    def gradient_jobs(self, engine: Engine) -> list[GradientJob]:
+        """The feedback this node sends to its inputs (runs its backward function)."""
+        ...
+
+
+def topological_order(root: Node) -> list[Node]:
+    """Every node reachable from ``root``, each after all of its predecessors.
+
+    Iterative (no recursion limit) and deterministic: predecessors are visited in their order.
+    """
+    order: list[Node] = []
+    visited: set[int] = set()
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    visited.add(id(root))
+    while stack:
+        node, next_index = stack[-1]
+        predecessors = node.predecessors
+        if next_index < len(predecessors):
+            stack[-1] = (node, next_index + 1)
+            child = predecessors[next_index]
+            if id(child) not in visited:
+                visited.add(id(child))
+                stack.append((child, 0))
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def run_backward(root: Node, engine: Engine) -> None:
+    """Propagate feedback from ``root`` to every trainable node that leads to it.
+
+    Nodes with ``requires_grad=False`` receive nothing and pass nothing on.
+    """
+    order = topological_order(root)
+    position = {id(node): index for index, node in enumerate(order)}
+    waiting_on: dict[int, int] = {id(node): 0 for node in order}
+    for node in order:
+        if node.requires_grad:
+            for predecessor in _unique(node.predecessors):
+                waiting_on[id(predecessor)] += 1
+
+    ready: list[Node] = [root]
+    while ready:
+        wave = sorted(ready, key=lambda n: -position[id(n)])
+        active = [node for node in wave if node.requires_grad]
+        _run_jobs([job for node in active for job in node.reduction_jobs()], engine)
+        _run_jobs([job for node in active for job in node.gradient_jobs(engine)], engine)
+        ready = []
+        for node in active:
+            for predecessor in _unique(node.predecessors):
+                waiting_on[id(predecessor)] -= 1
+                if waiting_on[id(predecessor)] == 0:
+                    ready.append(predecessor)
+
+
+def _unique(nodes: Sequence[Any]) -> list[Any]:
+    """``nodes`` without repeats (by identity), in their order."""
+    unique: dict[int, Any] = {}
+    for node in nodes:
+        unique.setdefault(id(node), node)
+    return list(unique.values())
+
+
+def _run_jobs(jobs: list[GradientJob], engine: Engine) -> None:
+    """Send every job's request at once, then deliver the results in job order."""
+    pending: list[Future[Response] | None] = [
+        EXECUTOR.submit_request(engine, job.request, purpose=job.purpose, label=job.label)
+        if job.request is not None
+        else None
+        for job in jobs
+    ]
+    for job, future in zip(jobs, pending):
+        job.deliver(job.text if future is None else resolve(future).text)
+
+
+# ---------------------------------------------------------------------------- no_grad
+
+_grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "wordgrad_grad_enabled", default=True
+)
+
+
+def is_grad_enabled() -> bool:
+    """False inside ``with no_grad():``."""
+    return _grad_enabled.get()
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside the block, operations record no graph: outputs have no predecessors and no
+    gradients flow through them. Use it for evaluation, where no backward pass follows.
+    """
+    token = _grad_enabled.set(False)
+    try:
+        yield
+    finally:
+        _grad_enabled.reset(token)
+
+
+# ---------------------------------------------------------------------------- DOT export
+
+
+class Describable(Protocol):
+    @property
+    def predecessors(self) -> Sequence[Any]: ...
+
+    def describe(self, print_gradients: bool) -> list[tuple[str, str]]:
+        """(heading, text) rows shown in the node's box."""
+        ...
+
+
+@dataclass(frozen=True)
+class GraphPicture:
+    """Nodes (id, rows) and edges (from id, to id) of a graph, in a fixed order."""
+
+    nodes: list[tuple[str, list[tuple[str, str]]]]
+    edges: list[tuple[str, str]]
+
+
+def picture(root: Describable, print_gradients: bool = False) -> GraphPicture:
+    """The nodes and edges reachable from ``root``, predecessors first."""
+    order: list[Any] = topological_order(root)  # type: ignore[arg-type]
+    ids = {id(node): f"v{index}" for index, node in enumerate(order)}
+    nodes = [(ids[id(node)], node.describe(print_gradients)) for node in order]
+    edges = [(ids[id(p)], ids[id(node)]) for node in order for p in _unique(node.predecessors)]
+    return GraphPicture(nodes, edges)
+
+
+def to_dot(root: Describable, print_gradients: bool = False, wrap: int = 40) -> str:
+    """The graph leading to ``root`` in Graphviz DOT, edges from inputs to outputs."""
+    graph = picture(root, print_gradients)
+    lines = [
+        "digraph wordgrad {",
+        "  rankdir=TB;",
+        '  node [shape=plaintext, fontname="Helvetica", fontsize=10];',
+    ]
+    for node_id, rows in graph.nodes:
+        lines.append(f"  {node_id} [label=<{_html_table(rows, wrap)}>];")
+    lines.extend(f"  {source} -> {target};" for source, target in graph.edges)
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _html_table(rows: list[tuple[str, str]], wrap: int) -> str:
+    cells = []
+    for heading, text in rows:
+        wrapped = "<BR/>".join(html.escape(line) for line in textwrap.wrap(text, wrap) or [""])
+        cells.append(f'<TR><TD ALIGN="LEFT"><B>{html.escape(heading)}</B>: {wrapped}</TD></TR>')
+    return '<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0">' + "".join(cells) + "</TABLE>"

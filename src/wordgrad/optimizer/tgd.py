@@ -1,0 +1,331 @@
+"""Textual Gradient Descent: an LLM rewrites each parameter from the feedback it received."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
+from typing import Any, Literal
+
+from wordgrad import prompts
+from wordgrad.config import resolve_engine
+from wordgrad.engine.base import EngineLM
+from wordgrad.errors import ContextLengthError, NoGradientWarning, UpdateParseError
+from wordgrad.executor import EXECUTOR, resolve
+from wordgrad.llm import Message, Request, Response, ResponseFormat
+from wordgrad.optimizer.base import Optimizer
+from wordgrad.optimizer.parsing import JSON_FIELD, JSON_SCHEMA, ReplyFormat, extract_new_value
+from wordgrad.variable import Variable
+
+OnParseError = Literal["raise", "record"]
+
+
+class TextualGradientDescent(Optimizer):
+    """Rewrites each parameter with an LLM, from its feedback, constraints and history.
+
+    Args:
+        parameters: the variables to optimize (or parameter groups; see :class:`Optimizer`).
+        verbose: print each new value.
+        engine: the LLM that writes updates; ``None`` uses the backward engine at step time.
+        constraints: rules every new value must obey ("End with 'Answer: $VALUE'").
+        new_variable_tags: ``[start, end]`` tags around the new value in the reply.
+        optimizer_system_prompt: replaces our system prompt; ``{new_variable_start_tag}`` and
+            ``{new_variable_end_tag}`` in it are filled in.
+        in_context_examples: examples of good values, shown in every update.
+        gradient_memory: show the feedback of the last k updates (0: none).
+        momentum_window: show the last k earlier values with the feedback each got (0: none).
+        on_parse_error: when a reply holds no usable value even after one repair request, the
+            parameter keeps its value and ``"raise"`` raises :class:`UpdateParseError` (after
+            applying every other update), ``"record"`` appends it to :attr:`parse_errors`.
+
+    Groups may override ``constraints``, ``in_context_examples``, ``gradient_memory`` and
+    ``momentum_window``.
+    """
+
+    def __init__(
+        self,
+        parameters: Iterable[Variable] | Iterable[Mapping[str, Any]],
+        verbose: int = 0,
+        engine: EngineLM | str | None = None,
+        constraints: Sequence[str] | None = None,
+        new_variable_tags: Sequence[str] | None = None,
+        optimizer_system_prompt: str | None = None,
+        in_context_examples: Sequence[str] | None = None,
+        gradient_memory: int = 0,
+        *,
+        momentum_window: int = 0,
+        on_parse_error: OnParseError = "raise",
+    ) -> None:
+        for name, window in (
+            ("gradient_memory", gradient_memory),
+            ("momentum_window", momentum_window),
+        ):
+            if not isinstance(window, int) or window < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, got {window!r}")
+        if on_parse_error not in ("raise", "record"):
+            raise ValueError(f"on_parse_error must be 'raise' or 'record', got {on_parse_error!r}")
+        super().__init__(
+            parameters,
+            defaults={
+                "constraints": list(constraints or []),
+                "in_context_examples": list(in_context_examples or []),
+                "gradient_memory": gradient_memory,
+                "momentum_window": momentum_window,
+            },
+        )
+        self.verbose = verbose
+        self._engine = resolve_engine(engine) if engine is not None else None
+        tags = list(new_variable_tags or ["<IMPROVED_VARIABLE>", "</IMPROVED_VARIABLE>"])
+        if len(tags) != 2:
+            raise ValueError(f"new_variable_tags must be [start, end], got {tags}")
+        self.reply_format = ReplyFormat(tags[0], tags[1])
+        self.custom_system_prompt = optimizer_system_prompt
+        self.on_parse_error = on_parse_error
+        self.parse_errors: list[UpdateParseError] = []
+
+    @property
+    def engine(self) -> EngineLM:
+        return self._engine or resolve_engine(None, kind="backward")
+
+    @property
+    def new_variable_tags(self) -> list[str]:
+        return [self.reply_format.start_tag, self.reply_format.end_tag]
+
+    @property
+    def constraints(self) -> list[str]:
+        return list(self.param_groups[0]["constraints"])
+
+    @property
+    def gradient_memory(self) -> int:
+        return int(self.param_groups[0]["gradient_memory"])
+
+    # ------------------------------------------------------------------ the update prompt
+
+    def _uses_json(self, engine: EngineLM) -> bool:
+        return engine.capabilities.structured_output
+
+    def _reply_instruction(self, engine: EngineLM) -> str:
+        if self._uses_json(engine):
+            return prompts.render("optimizer.reply_in_json", json_field=JSON_FIELD)
+        return prompts.render(
+            "optimizer.reply_in_tags",
+            start_tag=self.reply_format.start_tag,
+            end_tag=self.reply_format.end_tag,
+        )
+
+    def system_prompt(self, engine: EngineLM | None = None) -> str:
+        """The system prompt of update requests."""
+        engine = engine or self.engine
+        if self.custom_system_prompt is not None:
+            return self.custom_system_prompt.replace(
+                "{new_variable_start_tag}", self.reply_format.start_tag
+            ).replace("{new_variable_end_tag}", self.reply_format.end_tag)
+        return prompts.render("optimizer.system", reply_format=self._reply_instruction(engine))
+
+    def update_request(self, parameter: Variable, engine: EngineLM | None = None) -> Request:
+        """The request that asks for ``parameter``'s new value: exactly what the LLM is shown."""
+        engine = engine or self.engine
+        group = self._group_of(parameter)
+        state = self.state.get(parameter, {})
+        user = prompts.render(
+            "optimizer.update",
+            role=parameter.role_description,
+            value=parameter.text,
+            feedback=self._feedback_text(parameter),
+            past_feedback=_past_feedback(state.get("memory", []), group["gradient_memory"]),
+            earlier_versions=_earlier_versions(state.get("momentum", []), group["momentum_window"]),
+            constraints=_numbered_section("optimizer.constraints", group["constraints"]),
+            examples=_numbered_section("optimizer.examples", group["in_context_examples"]),
+            reply_instruction=self._reply_instruction(engine),
+        )
+        request = Request((Message("system", self.system_prompt(engine)), Message("user", user)))
+        if self._uses_json(engine):
+            request = request.with_params(
+                response_format=ResponseFormat("json_schema", schema=JSON_SCHEMA, name="update")
+            )
+        return request
+
+    def _feedback_text(self, parameter: Variable) -> str:
+        items = []
+        for gradient in parameter.gradients:
+            if not gradient.text.strip():
+                continue
+            context = parameter.gradients_context.get(gradient)
+            if context is None:
+                items.append(prompts.render("optimizer.feedback_plain", text=gradient.text))
+            else:
+                items.append(
+                    prompts.render(
+                        "optimizer.feedback_with_call",
+                        output_role=context["response_desc"],
+                        call=context["context"],
+                        text=gradient.text,
+                    )
+                )
+        return "\n".join(items) or prompts.render("optimizer.no_feedback")
+
+    def _group_of(self, parameter: Variable) -> dict[str, Any]:
+        for group in self.param_groups:
+            if any(p is parameter for p in group["params"]):
+                return group
+        raise ValueError(f"{parameter.role_description!r} is not a parameter of this optimizer")
+
+    # ------------------------------------------------------------------ the step
+
+    def step(self) -> None:
+        """Update every parameter that received feedback, all requests side by side.
+
+        A parameter without feedback is left as it is, with a :class:`NoGradientWarning`.
+        """
+        engine = self.engine
+        targets = []
+        for parameter in self.parameters:
+            if any(g.text.strip() for g in parameter.gradients):
+                targets.append(parameter)
+            else:
+                warnings.warn(
+                    f"{parameter.role_description!r} received no feedback, so step() left it "
+                    "unchanged; is it connected to the loss you called backward() on, and did "
+                    "zero_grad() run before backward() rather than after?",
+                    NoGradientWarning,
+                    stacklevel=2,
+                )
+        requests = [self._checked_request(p, engine) for p in targets]
+        replies = [resolve(f).text for f in self._send_all(engine, targets, requests)]
+        values = [extract_new_value(reply, self.reply_format) for reply in replies]
+
+        failed = [i for i, value in enumerate(values) if value is None]
+        repairs = [self._repair_request(requests[i], replies[i], engine) for i in failed]
+        for i, future in zip(failed, self._send_all(engine, [targets[i] for i in failed], repairs)):
+            replies[i] = resolve(future).text
+            values[i] = extract_new_value(replies[i], self.reply_format)
+
+        errors = []
+        for parameter, value, reply in zip(targets, values, replies):
+            if value is None:
+                errors.append(
+                    UpdateParseError(
+                        f"no new value for {parameter.role_description!r} in the optimizer's "
+                        "reply, even after asking again; the old value was kept. Use a stronger "
+                        "optimizer engine or simpler new_variable_tags",
+                        parameter_role=parameter.role_description,
+                        reply=reply,
+                    )
+                )
+                continue
+            self._remember(parameter)
+            parameter.set_value(value)
+            if self.verbose:
+                print(f"{parameter.role_description}:\n{value}\n")
+        if errors:
+            if self.on_parse_error == "raise":
+                raise errors[0]
+            self.parse_errors.extend(errors)
+
+    def _checked_request(self, parameter: Variable, engine: EngineLM) -> Request:
+        request = self.update_request(parameter, engine)
+        try:
+            engine.check_context(request)
+        except ContextLengthError as error:
+            raise ContextLengthError(
+                f"the update of {parameter.role_description!r} does not fit: {error}"
+            ) from error
+        return request
+
+    def _send_all(
+        self, engine: EngineLM, parameters: Sequence[Variable], requests: Sequence[Request]
+    ) -> list[Future[Response]]:
+        return [
+            EXECUTOR.submit_request(
+                engine,
+                request,
+                purpose="optimizer",
+                label=f"update of {parameter.role_description}",
+            )
+            for parameter, request in zip(parameters, requests)
+        ]
+
+    def _repair_request(self, request: Request, reply: str, engine: EngineLM) -> Request:
+        repair = prompts.render(
+            "optimizer.repair", reply_instruction=self._reply_instruction(engine)
+        )
+        messages = (*request.messages, Message("assistant", reply), Message("user", repair))
+        return Request(messages, response_format=request.response_format, extra=request.extra)
+
+    def _remember(self, parameter: Variable) -> None:
+        """Record this update's feedback (memory) and the value it replaces (momentum)."""
+        group = self._group_of(parameter)
+        state = self.state.setdefault(parameter, {"memory": [], "momentum": [], "updates": 0})
+        feedback = parameter.get_gradient_text()
+        if group["gradient_memory"]:
+            state["memory"] = [*state["memory"], feedback][-group["gradient_memory"] :]
+        if group["momentum_window"]:
+            entry = {"value": parameter.text, "feedback": feedback}
+            state["momentum"] = [*state["momentum"], entry][-group["momentum_window"] :]
+        state["updates"] += 1
+
+
+class TextualGradientDescentwithMomentum(TextualGradientDescent):
+    """TGD that also shows the last ``momentum_window`` values and the feedback each received.
+
+    Takes ``engine`` first, as upstream.
+    """
+
+    def __init__(
+        self,
+        engine: EngineLM | str | None,
+        parameters: Iterable[Variable] | Iterable[Mapping[str, Any]],
+        momentum_window: int = 0,
+        constraints: Sequence[str] | None = None,
+        new_variable_tags: Sequence[str] | None = None,
+        in_context_examples: Sequence[str] | None = None,
+        optimizer_system_prompt: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            parameters,
+            engine=engine,
+            constraints=constraints,
+            new_variable_tags=new_variable_tags,
+            optimizer_system_prompt=optimizer_system_prompt,
+            in_context_examples=in_context_examples,
+            momentum_window=momentum_window,
+            **kwargs,
+        )
+
+
+TGD = TextualGradientDescent
+
+
+def _past_feedback(memory: Sequence[str], window: int) -> str:
+    if not window or not memory:
+        return ""
+    recent = list(memory)[-window:]
+    items = "\n\n".join(
+        prompts.render("optimizer.past_feedback_item", steps_ago=len(recent) - i, text=text)
+        for i, text in enumerate(recent)
+    )
+    return prompts.render("optimizer.past_feedback", items=items)
+
+
+def _earlier_versions(history: Sequence[Mapping[str, str]], window: int) -> str:
+    if not window or not history:
+        return ""
+    recent = list(history)[-window:]
+    items = "\n\n".join(
+        prompts.render(
+            "optimizer.earlier_version_item",
+            index=i + 1,
+            value=entry["value"],
+            feedback=entry["feedback"],
+        )
+        for i, entry in enumerate(recent)
+    )
+    return prompts.render("optimizer.earlier_versions", items=items)
+
+
+def _numbered_section(template: str, entries: Sequence[str]) -> str:
+    if not entries:
+        return ""
+    items = "\n".join(f"{i}. {entry}" for i, entry in enumerate(entries, start=1))
+    return prompts.render(template, items=items)

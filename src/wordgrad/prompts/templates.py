@@ -1,0 +1,267 @@
+"""The templates. Each entry says in a comment who sends it and why.
+
+Tags in angle brackets mark where material starts and ends, so the model never confuses the text
+under discussion with our instructions. They are explained once, in the system prompts.
+"""
+
+from __future__ import annotations
+
+TEMPLATES: dict[str, str] = {}
+
+# ---------------------------------------------------------------------------- roles (defaults)
+
+TEMPLATES["role.system_prompt"] = "system prompt that steers the language model's behaviour"
+TEMPLATES["role.frozen_system_prompt"] = "system prompt given to the language model"
+TEMPLATES["role.llm_input"] = "input to the language model"
+TEMPLATES["role.llm_output"] = "output of the language model"
+TEMPLATES["role.evaluation_prompt"] = "system prompt of the evaluator"
+TEMPLATES["role.evaluation"] = "evaluation of the {role}"
+TEMPLATES["role.function_output"] = "result of a Python function that {purpose}"
+TEMPLATES["role.feedback"] = "feedback on the {role}"
+TEMPLATES["role.combination"] = "combination of: {roles}"
+TEMPLATES["role.concatenation"] = "{left} followed by {right}"
+
+# ---------------------------------------------------------------------------- backward pass
+
+# System prompt of every gradient request: who the model is and what good feedback looks like.
+TEMPLATES["gradient.system"] = """\
+You are the feedback writer of a program that improves text by trial and critique. \
+The program calls language models; some texts in it (prompts, answers, code), called \
+variables, can be changed. For one variable at a time you explain how it should change so \
+that the program does better.
+
+Good feedback:
+- points at concrete parts of the variable and says what to change and why;
+- links each point to the objective or to the criticism the output received;
+- fits the variable's role: a system prompt gets advice about instructions, an answer about \
+its content, code about its behaviour;
+- describes changes instead of writing the new version of the variable;
+- is short, or says "no change needed" when the variable already serves the objective.
+
+Tags: <SYSTEM_PROMPT> a call's system prompt, <INPUT> its input, <OUTPUT> the model's reply, \
+<FUNCTION> a Python step and its purpose, <OBJECTIVE> what the output is judged by, \
+<CRITICISM> feedback the output received, <ROLE> what the variable is for, <VARIABLE> the \
+variable itself, <EXAMPLES> examples to base the feedback on."""
+
+# The call in which a variable was used, shown to the feedback writer and the optimizer.
+TEMPLATES["gradient.llm_call"] = """\
+<SYSTEM_PROMPT>
+{system_prompt}
+</SYSTEM_PROMPT>
+<INPUT>
+{input}
+</INPUT>
+<OUTPUT>
+{output}
+</OUTPUT>"""
+
+# The same for a Python function (StringBasedFunction).
+TEMPLATES["gradient.function_call"] = """\
+<FUNCTION>
+A Python function that {purpose}.
+</FUNCTION>
+<INPUT>
+{inputs}
+</INPUT>
+<OUTPUT>
+{output}
+</OUTPUT>"""
+
+# One named input of a function call.
+TEMPLATES["gradient.function_input"] = "{name} ({role}):\n{value}"
+
+# The output is itself the objective (e.g. an evaluation): improve what it measures.
+TEMPLATES["gradient.objective_is_output"] = """\
+Below, a language-model step and its output. The output ({output_role}) is an end result \
+of the program: it is what the program is judged by.
+
+{conversation}
+
+<OBJECTIVE>
+Make the output better by the standard it states or implies. If the output is a critique, \
+the goal is a variable that the critique would no longer find fault with.
+</OBJECTIVE>
+
+Explain how to change this variable to reach the objective:
+<ROLE>{role}</ROLE>
+<VARIABLE>
+{value}
+</VARIABLE>"""
+
+# The output was used further on and received criticism there: pass it back to this input.
+TEMPLATES["gradient.output_criticized"] = """\
+Below, a language-model step and its output. The output ({output_role}) was used later in \
+the program, and it received this criticism:
+<CRITICISM>
+{criticism}
+</CRITICISM>
+
+{conversation}
+
+<OBJECTIVE>
+Change the variable so that the step's output no longer deserves the criticism above.
+</OBJECTIVE>
+
+Explain how to change this variable to reach the objective:
+<ROLE>{role}</ROLE>
+<VARIABLE>
+{value}
+</VARIABLE>"""
+
+# Appended when the op was given in-context examples.
+TEMPLATES["gradient.examples"] = """\
+
+Base your feedback on these examples of good results:
+<EXAMPLES>
+{examples}
+</EXAMPLES>"""
+
+# Stand-in for a long variable that appears verbatim in the conversation above.
+TEMPLATES["gradient.value_shown_above"] = """\
+(The full text appears in the conversation above. It begins and ends as follows.)
+{short_value}"""
+
+# Feedback handed to each input of a sum or concatenation.
+TEMPLATES["gradient.part_of_combination"] = """\
+This variable ({role}) was combined with other texts into {combined_role}. That combination \
+received the feedback below; act on the parts that concern this variable.
+{feedback}"""
+
+# System prompt of the request that merges several feedback texts into one (tg.aggregate).
+TEMPLATES["reduce.system"] = """\
+You merge several pieces of feedback about one text variable into a single piece of feedback. \
+Keep every distinct, concrete point and say how often it came up; merge repeated points; where \
+items disagree, keep both views and say so. Do not write a new version of the variable."""
+
+TEMPLATES["reduce.user"] = """\
+<ROLE>{role}</ROLE>
+Feedback items:
+{items}"""
+
+TEMPLATES["reduce.item"] = "<FEEDBACK>\n{text}\n</FEEDBACK>"
+
+# ---------------------------------------------------------------------------- optimizer
+
+# System prompt of the update request (Textual Gradient Descent).
+TEMPLATES["optimizer.system"] = """\
+You revise the variables of a language-model program. Each request gives you one variable, \
+its role, and the feedback it received, possibly from several uses. Feedback can be partly \
+wrong or contradictory: weigh it, act on what is sound and relevant, and ignore the rest.
+
+Your reply replaces the variable word for word, so write the complete new text: no comments \
+about the changes, no placeholders, no parts left out. Keep what already works.
+
+Tags: <ROLE> what the variable is for, <VARIABLE> its current text, <FEEDBACK> the feedback, \
+<CALL> the call in which the variable was used, <PAST_FEEDBACK> feedback from earlier steps, \
+<EARLIER_VERSIONS> earlier texts of the variable, <CONSTRAINTS> rules the new text must obey, \
+<EXAMPLES> examples of good values.
+
+{reply_format}"""
+
+TEMPLATES["optimizer.reply_in_tags"] = """\
+Write the new text between {start_tag} and {end_tag}; anything outside the tags is discarded."""
+
+TEMPLATES["optimizer.reply_in_json"] = """\
+Reply with a JSON object whose field "{json_field}" holds the complete new text."""
+
+# The update request itself.
+TEMPLATES["optimizer.update"] = """\
+<ROLE>{role}</ROLE>
+<VARIABLE>
+{value}
+</VARIABLE>
+
+Feedback on this variable:
+{feedback}
+{past_feedback}{earlier_versions}{constraints}{examples}
+Rewrite the variable to act on the feedback. {reply_instruction}"""
+
+# One feedback item with the call it came from.
+TEMPLATES["optimizer.feedback_with_call"] = """\
+<FEEDBACK>
+From a call that used the variable (the call's output: {output_role}):
+<CALL>
+{call}
+</CALL>
+Feedback on the variable:
+{text}
+</FEEDBACK>"""
+
+TEMPLATES["optimizer.feedback_plain"] = "<FEEDBACK>\n{text}\n</FEEDBACK>"
+
+TEMPLATES["optimizer.no_feedback"] = "<FEEDBACK>\n(none)\n</FEEDBACK>"
+
+# Gradient memory: the feedback of the last k updates.
+TEMPLATES["optimizer.past_feedback"] = """\
+
+Feedback from earlier steps, oldest first. When a point keeps coming back, the earlier changes \
+did not go far enough: change more this time.
+<PAST_FEEDBACK>
+{items}
+</PAST_FEEDBACK>
+"""
+
+TEMPLATES["optimizer.past_feedback_item"] = "[{steps_ago} step(s) ago]\n{text}"
+
+# Momentum: earlier values with the feedback each received.
+TEMPLATES["optimizer.earlier_versions"] = """\
+
+Earlier versions of this variable, oldest first, each with the feedback it received. Learn \
+from how they fared; if the same criticism returns, make a bolder change.
+<EARLIER_VERSIONS>
+{items}
+</EARLIER_VERSIONS>
+"""
+
+TEMPLATES["optimizer.earlier_version_item"] = """\
+[version {index}]
+{value}
+[feedback on version {index}]
+{feedback}"""
+
+TEMPLATES["optimizer.constraints"] = """\
+
+The new text must obey every one of these rules:
+<CONSTRAINTS>
+{items}
+</CONSTRAINTS>
+"""
+
+TEMPLATES["optimizer.examples"] = """\
+
+Examples of good values for this kind of variable:
+<EXAMPLES>
+{items}
+</EXAMPLES>
+"""
+
+# Sent once when a reply lacked the tags (or valid JSON); the earlier turns come with it.
+TEMPLATES["optimizer.repair"] = """\
+I could not find the new text in your reply. {reply_instruction} Send only that, with the \
+complete new text of the variable."""
+
+# ---------------------------------------------------------------------------- losses
+
+TEMPLATES["loss.multifield_system"] = """\
+You evaluate a prediction of a language-model program against the fields you are given. \
+Judge carefully and state your verdict with a brief reason."""
+
+TEMPLATES["loss.multifield_instruction_role"] = "instruction to the evaluator"
+
+# Renders to one line of a format string, e.g. "**Question**: {question}".
+TEMPLATES["loss.field_line"] = "**{label}**: {{{field}}}"
+
+TEMPLATES["loss.multichoice_system"] = """\
+You review a proposed solution to a multiple-choice question. Look for errors in its reasoning, \
+calculations and in the option it picks, and say concretely what is wrong. Do not state the \
+correct option yourself."""
+
+# A format string: FormattedLLMCall fills its fields with variable values.
+TEMPLATES["loss.multichoice_user"] = """\
+{instruction}
+
+Question:
+{question}
+
+Proposed solution:
+{prediction}"""

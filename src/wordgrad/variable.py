@@ -1,0 +1,494 @@
+"""``Variable``: a node of the graph holding text (or image bytes) and a role description.
+
+A variable's value may be *pending*: an LLM operation returns its output at once, holding a
+future, and the request runs in the background. Every read of the value goes through one
+accessor (:attr:`Variable.value` / :meth:`Variable.get_value`), which waits when needed, so code
+that reads values never sees a future.
+
+Gradients are feedback texts, themselves variables, kept in the order they arrived together with
+the context each was written in (:attr:`Variable.gradients_context`).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from wordgrad import prompts
+from wordgrad.config import resolve_engine
+from wordgrad.errors import GraphError, InvalidInputError, NodeError
+from wordgrad.executor import completed, derive, resolve
+from wordgrad.graph import GradientJob, run_backward, to_dot
+from wordgrad.llm import Engine, Message, Request
+
+if TYPE_CHECKING:
+    from wordgrad.engine.base import EngineLM
+
+Value = str | bytes
+"""What a variable holds once it is computed."""
+
+
+class GradientContext(TypedDict):
+    """Where a piece of feedback came from (upstream's field names).
+
+    ``context``: the call in which the variable was used, as shown to the feedback writer;
+    ``response_desc``: the role of that call's output; ``variable_desc``: the variable's role.
+    """
+
+    context: str
+    response_desc: str
+    variable_desc: str
+
+
+@dataclass(frozen=True)
+class ReduceGroup:
+    """Feedback that arrives through one ``tg.aggregate`` is merged into one text per variable."""
+
+    id: int
+
+
+_reduce_ids = itertools.count(1)
+
+
+def new_reduce_group() -> ReduceGroup:
+    return ReduceGroup(next(_reduce_ids))
+
+
+class Backward:
+    """A variable's backward function: given the variable (holding its feedback) and the
+    backward engine, the feedback jobs for its inputs. Its name shows in graph pictures.
+    """
+
+    def __init__(self, name: str, jobs: Callable[[Variable, Engine], list[GradientJob]]) -> None:
+        self.name = name
+        self._jobs = jobs
+
+    def gradient_jobs(self, output: Variable, engine: Engine) -> list[GradientJob]:
+        return self._jobs(output, engine)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Variable:
+    """A text (or image) in the computation graph.
+
+    Args:
+        value: the text; ints, floats and numpy scalars become text; bytes hold an image.
+            Operations pass a future for a value still being computed.
+        image_path: a file path or URL to read image bytes from (instead of ``value``).
+        predecessors: the variables this one was computed from.
+        requires_grad: whether feedback should reach this variable (and flow through it).
+        role_description: what the text is for ("system prompt for a math tutor"). The
+            feedback writer and the optimizer read it, so make it specific. Keyword-only.
+    """
+
+    role_description: str
+    requires_grad: bool
+
+    def __init__(
+        self,
+        value: str | bytes | int | float | Future[str] = "",
+        image_path: str = "",
+        predecessors: Sequence[Variable] | None = None,
+        requires_grad: bool = True,
+        *,
+        role_description: str,
+    ) -> None:
+        if not isinstance(role_description, str):
+            raise InvalidInputError(
+                f"role_description must be a string, got {type(role_description).__name__}"
+            )
+        predecessors = list(predecessors or [])
+        for predecessor in predecessors:
+            if not isinstance(predecessor, Variable):
+                raise InvalidInputError(
+                    f"predecessors must be Variables, got {type(predecessor).__name__}"
+                )
+        if not requires_grad and any(p.requires_grad for p in predecessors):
+            trainable = next(p for p in predecessors if p.requires_grad)
+            raise GraphError(
+                f"{role_description!r} has requires_grad=False but is computed from "
+                f"{trainable.role_description!r}, which requires gradients; feedback could not "
+                "reach it. Make both trainable or both frozen"
+            )
+        if image_path:
+            if value not in ("", b""):
+                raise InvalidInputError("give either a value or an image_path, not both")
+            value = _read_image(image_path)
+        elif isinstance(value, bytes) and requires_grad:
+            raise InvalidInputError(
+                "an image value cannot be optimized; pass requires_grad=False for bytes values"
+            )
+        self._future: Future[str] | None = None
+        self._value: Value = ""
+        if isinstance(value, Future):
+            self._future = value
+        else:
+            self._value = _coerce(value)
+        self.image_path = image_path
+        self.role_description = role_description
+        self.predecessors: list[Variable] = list(dict.fromkeys(predecessors))
+        self.requires_grad = requires_grad
+        self.grad_fn: Backward | Callable[..., Any] | None = None
+        self.gradients: list[Variable] = []
+        self.gradients_context: dict[Variable, GradientContext | None] = {}
+        self._reduce_meta: list[ReduceGroup] = []
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ the value
+
+    @property
+    def value(self) -> Value:
+        """The text (or bytes); waits if it is still being computed."""
+        future = self._future
+        if future is not None:
+            try:
+                text = resolve(future)
+            except NodeError:
+                raise
+            except Exception as error:
+                raise NodeError(
+                    f"computing {self.role_description!r} failed: {error}",
+                    role=self.role_description,
+                    cause=error,
+                ) from error
+            with self._lock:
+                if self._future is future:
+                    self._value, self._future = text, None
+        return self._value
+
+    @value.setter
+    def value(self, value: str | bytes | int | float) -> None:
+        self.set_value(value)
+
+    def get_value(self) -> Value:
+        """The text (or bytes); waits if it is still being computed."""
+        return self.value
+
+    def set_value(self, value: str | bytes | int | float) -> None:
+        """Replace the value (the optimizer does this after each update)."""
+        with self._lock:
+            self._future = None
+            self._value = _coerce(value)
+
+    def is_pending(self) -> bool:
+        """True while an operation is still computing the value."""
+        future = self._future
+        return future is not None and not future.done()
+
+    def value_future(self) -> Future[str]:
+        """A future of the value as text (already done when the value is known)."""
+        future = self._future
+        if future is not None:
+            return future
+        value = self._value
+        return completed(value if isinstance(value, str) else value.decode("latin-1"))
+
+    @property
+    def text(self) -> str:
+        """The value as text (an image shows as a placeholder)."""
+        value = self.value
+        return value if isinstance(value, str) else f"<image: {len(value)} bytes>"
+
+    def get_role_description(self) -> str:
+        return self.role_description
+
+    def set_role_description(self, role_description: str) -> None:
+        self.role_description = role_description
+
+    def get_short_value(self, n_words_offset: int = 10) -> str:
+        """The text, or only its first and last ``n_words_offset`` words when it is longer."""
+        words = self.text.split(" ")
+        if len(words) <= 2 * n_words_offset:
+            return self.text
+        return " ".join(words[:n_words_offset]) + " (...) " + " ".join(words[-n_words_offset:])
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        if self.is_pending():
+            shown = "<pending>"
+        elif self._future is not None and self._future.exception() is not None:
+            shown = "<failed>"
+        else:
+            shown = repr(self.get_short_value(8))
+        return (
+            f"Variable(value={shown}, role={self.role_description!r}, "
+            f"requires_grad={self.requires_grad}, gradients={len(self.gradients)})"
+        )
+
+    def __add__(self, other: Variable) -> Variable:
+        """Concatenate two variables (no separator); feedback on the result reaches both."""
+        if not isinstance(other, Variable):
+            raise InvalidInputError(
+                f"only a Variable can be added to a Variable, not {type(other).__name__}; "
+                "wrap the text with Variable(text, role_description=..., requires_grad=False)"
+            )
+        role = prompts.render(
+            "role.concatenation", left=self.role_description, right=other.role_description
+        )
+        return combine([self, other], separator="", role_description=role, name="Concatenation")
+
+    # ------------------------------------------------------------------ gradients
+
+    def get_gradient_text(self) -> str:
+        """All feedback received so far, one text after another."""
+        return "\n".join(gradient.text for gradient in self.gradients)
+
+    def reset_gradients(self) -> None:
+        """Forget all feedback (``optimizer.zero_grad()`` calls this)."""
+        self.gradients = []
+        self.gradients_context = {}
+        self._reduce_meta = []
+
+    def receive_gradient(
+        self,
+        text: str,
+        *,
+        context: GradientContext | None = None,
+        reduce_groups: Sequence[ReduceGroup] = (),
+    ) -> Variable:
+        """Add one piece of feedback (operations call this during the backward pass)."""
+        gradient = Variable(
+            text,
+            requires_grad=False,
+            role_description=prompts.render("role.feedback", role=self.role_description),
+        )
+        gradient._reduce_meta = list(reduce_groups)
+        self.gradients.append(gradient)
+        self.gradients_context[gradient] = context
+        for group in reduce_groups:
+            if group not in self._reduce_meta:
+                self._reduce_meta.append(group)
+        return gradient
+
+    def backward(self, engine: EngineLM | str | None = None) -> None:
+        """Propagate feedback from this variable (usually a loss) to every trainable input.
+
+        ``engine`` writes the feedback; by default the backward engine set with
+        ``tg.set_backward_engine``. Feedback accumulates until ``optimizer.zero_grad()``.
+        """
+        run_backward(self, resolve_engine(engine, kind="backward"))
+
+    async def abackward(self, engine: EngineLM | str | None = None) -> None:
+        """Async form of :meth:`backward` for async applications."""
+        import asyncio
+
+        await asyncio.to_thread(self.backward, engine)
+
+    def reduction_jobs(self) -> list[GradientJob]:
+        """Merge feedback that came through one ``tg.aggregate`` into one text per group."""
+        if len(self.gradients) < 2 or not self._reduce_meta:
+            return []
+        jobs = []
+        for group in self._reduce_meta:
+            members = [g for g in self.gradients if g._reduce_meta and g._reduce_meta[0] == group]
+            if len(members) < 2:
+                continue
+            items = "\n".join(prompts.render("reduce.item", text=g.text) for g in members)
+            request = Request(
+                (
+                    Message("system", prompts.render("reduce.system")),
+                    Message(
+                        "user",
+                        prompts.render("reduce.user", role=self.role_description, items=items),
+                    ),
+                )
+            )
+            jobs.append(
+                GradientJob(
+                    deliver=functools.partial(self._replace_gradients, members),
+                    request=request,
+                    label=f"merged feedback on {self.role_description}",
+                )
+            )
+        return jobs
+
+    def _replace_gradients(self, members: list[Variable], merged_text: str) -> None:
+        first = self.gradients.index(members[0])
+        kept = [g for g in self.gradients if g not in members]
+        merged = Variable(
+            merged_text, requires_grad=False, role_description=members[0].role_description
+        )
+        kept.insert(first, merged)
+        self.gradients = kept
+        for member in members:
+            self.gradients_context.pop(member, None)
+        self.gradients_context[merged] = None
+
+    def gradient_jobs(self, engine: Engine) -> list[GradientJob]:
+        """The feedback this variable's operation sends to its inputs."""
+        grad_fn = self.grad_fn
+        if grad_fn is None:
+            return []
+        if isinstance(grad_fn, Backward):
+            return grad_fn.gradient_jobs(self, engine)
+        grad_fn(backward_engine=engine)  # an upstream-style backward: it adds feedback itself
+        return []
+
+    # ------------------------------------------------------------------ graph pictures
+
+    def set_grad_fn(self, grad_fn: Backward | Callable[..., Any] | None) -> None:
+        self.grad_fn = grad_fn
+
+    def get_grad_fn(self) -> Backward | Callable[..., Any] | None:
+        return self.grad_fn
+
+    def describe(self, print_gradients: bool) -> list[tuple[str, str]]:
+        """Rows for this variable's box in a graph picture."""
+        rows = [("Role", self.role_description), ("Value", self.get_short_value(20))]
+        if self.grad_fn is not None:
+            rows.append(("Operation", repr(self.grad_fn)))
+        if print_gradients and self.gradients:
+            rows.append(("Feedback", self.get_gradient_text()))
+        return rows
+
+    def to_dot(self, print_gradients: bool = False) -> str:
+        """The graph that leads to this variable, in Graphviz DOT (no dependencies needed)."""
+        return to_dot(self, print_gradients)
+
+    def generate_graph(self, print_gradients: bool = False) -> Any:
+        """The graph as a ``graphviz.Source``: shown inline in Jupyter, ``.render()`` writes files.
+
+        Needs the ``graphviz`` Python package (``pip install 'wordgrad[graph]'``); use
+        :meth:`to_dot` to get the DOT text without it.
+        """
+        try:
+            import graphviz
+        except ImportError:
+            raise ImportError(
+                "generate_graph needs the graphviz package: pip install 'wordgrad[graph]' "
+                "(or use Variable.to_dot() for the DOT text)"
+            ) from None
+        return graphviz.Source(self.to_dot(print_gradients))
+
+
+def combine(
+    variables: Sequence[Variable],
+    *,
+    separator: str,
+    role_description: str,
+    name: str,
+    reduce_group: ReduceGroup | None = None,
+) -> Variable:
+    """Join the values of ``variables``; feedback on the result goes to each input once.
+
+    Used by ``+``, ``tg.sum`` and ``tg.aggregate``. With a ``reduce_group``, feedback that flows
+    back through the result is tagged so that it can be merged per variable (``tg.aggregate``).
+    """
+    from wordgrad.graph import is_grad_enabled
+
+    variables = list(variables)
+    if not variables:
+        raise InvalidInputError(f"{name} needs at least one Variable")
+    for variable in variables:
+        if not isinstance(variable, Variable):
+            raise InvalidInputError(f"{name} takes Variables, got {type(variable).__name__}")
+    futures = [v.value_future() for v in variables]
+    joined = derive(_gather(futures), separator.join)
+    tracked = is_grad_enabled()
+    output = Variable(
+        joined,
+        predecessors=variables if tracked else None,
+        requires_grad=tracked and any(v.requires_grad for v in variables),
+        role_description=role_description,
+    )
+    if reduce_group is not None:
+        output._reduce_meta = [reduce_group]
+
+    def jobs(out: Variable, engine: Engine) -> list[GradientJob]:
+        feedback = out.get_gradient_text()
+        groups = list(out._reduce_meta)
+        result = []
+        for variable in _unique_trainable(out.predecessors):
+            text = (
+                prompts.render(
+                    "gradient.part_of_combination",
+                    role=variable.role_description,
+                    combined_role=out.role_description,
+                    feedback=feedback,
+                )
+                if feedback
+                else ""
+            )
+            result.append(
+                GradientJob(
+                    deliver=functools.partial(_deliver_plain, variable, groups),
+                    text=text,
+                )
+            )
+        return result
+
+    if output.requires_grad:
+        output.grad_fn = Backward(name, jobs)
+    return output
+
+
+def _deliver_plain(variable: Variable, groups: list[ReduceGroup], text: str) -> None:
+    variable.receive_gradient(text, reduce_groups=groups)
+
+
+def _unique_trainable(variables: Sequence[Variable]) -> list[Variable]:
+    return [v for v in dict.fromkeys(variables) if v.requires_grad]
+
+
+def _gather(futures: list[Future[str]]) -> Future[list[str]]:
+    """A future of all results, done when the last one is (the first error wins)."""
+    if all(f.done() and f.exception() is None for f in futures):
+        return completed([f.result() for f in futures])
+    gathered: Future[list[str]] = Future()
+    remaining = [len(futures)]
+    lock = threading.Lock()
+
+    def one_done(_: Future[str]) -> None:
+        with lock:
+            remaining[0] -= 1
+            if remaining[0] != 0:
+                return
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            gathered.set_exception(errors[0])
+        else:
+            gathered.set_result([f.result() for f in futures])
+
+    for future in futures:
+        future.add_done_callback(one_done)
+    return gathered
+
+
+def _coerce(value: object) -> Value:
+    if isinstance(value, (str, bytes)):
+        return value
+    if isinstance(value, bool):
+        return str(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()  # numpy scalars, as they come out of pandas
+    if isinstance(value, (int, float)):
+        return str(value)
+    raise InvalidInputError(
+        f"a Variable's value must be text (str), bytes, or a number, got {type(value).__name__}; "
+        "convert it with str(...) first"
+    )
+
+
+def _read_image(image_path: str) -> bytes:
+    parsed = urllib.parse.urlparse(image_path)
+    if parsed.scheme in ("http", "https") and parsed.netloc:
+        with urllib.request.urlopen(image_path, timeout=60) as response:
+            data: bytes = response.read()
+            return data
+    path = Path(os.path.expanduser(image_path))
+    if not path.is_file():
+        raise InvalidInputError(f"image_path {image_path!r} is not a file")
+    return path.read_bytes()
