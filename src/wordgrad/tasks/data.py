@@ -25,6 +25,7 @@ import io
 import json
 import os
 import tempfile
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,6 +117,8 @@ def fetch(
     try:
         payload = _download(url, opener or urllib.request.urlopen)
     except (OSError, ValueError) as error:  # URLError and HTTPError are OSErrors
+        if isinstance(error, urllib.error.HTTPError):
+            error.close()  # an HTTPError holds the open response
         raise DataError(
             f"data file {source.path!r} not found (looked in {looked}) and downloading it from "
             f"{url} failed: {error}. Point {DATA_ENV} or data_dir= at a folder holding it, or "
