@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
 from typing import Literal
 
 from wordgrad.errors import DataError
 from wordgrad.tasks import metrics
 from wordgrad.tasks.data import Source, fetch, field, read_json
 from wordgrad.tasks.dataset import Dataset
+from wordgrad.tasks.metrics import AnswerFn
 
 Split = Literal["train", "val", "test"]
-AnswerFn = Callable[[object, object], int]
 
 _COMMIT = "9ee07bd481feebf959a6b59d61ea57bdcf30964d"
 _URL = f"https://raw.githubusercontent.com/suzgunmirac/BIG-Bench-Hard/{_COMMIT}/bbh/{{task}}.json"

@@ -13,24 +13,27 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Generic, TypeVar, overload
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
-class Dataset(Sequence[T], Generic[T]):
-    """An ordered, read-only list of items; subclasses fill :attr:`items` when they load.
+class Dataset(Sequence[T_co], Generic[T_co]):
+    """An ordered, read-only list of items; subclasses pass theirs to ``__init__`` when they load.
 
     Items are tuples (``(x, y)`` for BBH and GSM8K), so ``x, y = dataset[0]`` works.
     """
 
-    def __init__(self, items: Sequence[T] = ()) -> None:
-        self.items: list[T] = list(items)
+    def __init__(self, items: Sequence[T_co] = ()) -> None:
+        self.items: tuple[T_co, ...] = tuple(items)
 
     @overload
-    def __getitem__(self, index: int) -> T: ...
+    def __getitem__(self, index: int) -> T_co: ...
 
     @overload
-    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: slice) -> list[T_co]: ...
 
-    def __getitem__(self, index: int | slice) -> T | list[T]:
+    def __getitem__(self, index: int | slice) -> T_co | list[T_co]:
+        if isinstance(index, slice):
+            return list(self.items[index])
         return self.items[index]
 
     def __len__(self) -> int:

@@ -12,8 +12,11 @@ with a ``value``), so it can serve directly inside ``StringBasedFunction``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
+
+AnswerFn = Callable[[object, object], int]
+"""A scorer: ``fn(prediction, ground_truth_answer)`` returns 1 or 0."""
 
 _ANSWER_MARKER = re.compile(r"(?i)\banswer\b\**\s*:")
 _NUMBER = re.compile(r"(?<![\w)\]])[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
