@@ -235,10 +235,12 @@ class Variable:
                 f"only a Variable can be added to a Variable, not {type(other).__name__}; "
                 "wrap the text with Variable(text, role_description=..., requires_grad=False)"
             )
-        role = prompts.render(
-            "role.concatenation", left=self.role_description, right=other.role_description
+        return combine(
+            [self, other],
+            separator="",
+            role_description=combined_role([self, other]),
+            name="Concatenation",
         )
-        return combine([self, other], separator="", role_description=role, name="Concatenation")
 
     # ------------------------------------------------------------------ gradients
 
@@ -412,22 +414,17 @@ def combine(
         groups = list(out._reduce_meta)
         result = []
         for variable in _unique_trainable(out.predecessors):
-            text = (
-                prompts.render(
-                    "gradient.part_of_combination",
-                    role=variable.role_description,
-                    combined_role=out.role_description,
-                    feedback=feedback,
-                )
-                if feedback
-                else ""
+            context = GradientContext(
+                context=prompts.render(
+                    "gradient.part_of_combination", combined_role=out.role_description
+                ),
+                response_desc=out.role_description,
+                variable_desc=variable.role_description,
             )
-            result.append(
-                GradientJob(
-                    deliver=functools.partial(_deliver_plain, variable, groups),
-                    text=text,
-                )
+            deliver = functools.partial(
+                deliver_gradient, variable, context if feedback else None, groups
             )
+            result.append(GradientJob(deliver=deliver, text=feedback))
         return result
 
     if output.requires_grad:
@@ -435,8 +432,28 @@ def combine(
     return output
 
 
-def _deliver_plain(variable: Variable, groups: list[ReduceGroup], text: str) -> None:
-    variable.receive_gradient(text, reduce_groups=groups)
+MAX_COMBINED_ROLE_CHARS = 300
+
+
+def combined_role(variables: Sequence[Variable]) -> str:
+    """The role of a join of ``variables``: their distinct roles, cut to a bounded length.
+
+    Bounded so that long chains of joins do not grow roles (and prompts) without limit.
+    """
+    roles = ", ".join(dict.fromkeys(v.role_description for v in variables))
+    if len(roles) > MAX_COMBINED_ROLE_CHARS:
+        roles = roles[: MAX_COMBINED_ROLE_CHARS - 3].rstrip() + "..."
+    return prompts.render("role.combination", roles=roles)
+
+
+def deliver_gradient(
+    variable: Variable,
+    context: GradientContext | None,
+    groups: list[ReduceGroup],
+    text: str,
+) -> None:
+    """Hand ``text`` to ``variable`` as feedback (the ``deliver`` step of a gradient job)."""
+    variable.receive_gradient(text, context=context, reduce_groups=groups)
 
 
 def _unique_trainable(variables: Sequence[Variable]) -> list[Variable]:

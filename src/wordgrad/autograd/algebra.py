@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wordgrad import prompts
-from wordgrad.variable import Variable, combine, new_reduce_group
-
-
-def _roles(variables: Sequence[Variable]) -> str:
-    return prompts.render(
-        "role.combination", roles=", ".join(dict.fromkeys(v.role_description for v in variables))
-    )
+from wordgrad.variable import Variable, combine, combined_role, new_reduce_group
 
 
 def sum(variables: Sequence[Variable]) -> Variable:
@@ -20,7 +13,7 @@ def sum(variables: Sequence[Variable]) -> Variable:
     The usual use is a minibatch: ``tg.sum(losses).backward()`` sends each loss its own
     backward pass, and the shared prompt collects one piece of feedback per example.
     """
-    return combine(variables, separator="\n", role_description=_roles(variables), name="Sum")
+    return combine(variables, separator="\n", role_description=combined_role(variables), name="Sum")
 
 
 def aggregate(variables: Sequence[Variable]) -> Variable:
@@ -33,7 +26,7 @@ def aggregate(variables: Sequence[Variable]) -> Variable:
     return combine(
         variables,
         separator="\n",
-        role_description=_roles(variables),
+        role_description=combined_role(variables),
         name="Aggregate",
         reduce_group=new_reduce_group(),
     )

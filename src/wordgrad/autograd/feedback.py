@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from wordgrad import prompts
 from wordgrad.graph import GradientJob
 from wordgrad.llm import Message, Request
-from wordgrad.variable import GradientContext, ReduceGroup, Variable
+from wordgrad.variable import GradientContext, Variable, deliver_gradient
 
 LONG_VALUE_CHARS = 400
 """A trainable input longer than this that appears verbatim in the conversation is not repeated."""
@@ -58,18 +58,12 @@ def feedback_jobs(
         )
         jobs.append(
             GradientJob(
-                deliver=functools.partial(_deliver, variable, context, groups),
+                deliver=functools.partial(deliver_gradient, variable, context, groups),
                 request=request,
                 label=prompts.render("role.feedback", role=variable.role_description),
             )
         )
     return jobs
-
-
-def _deliver(
-    variable: Variable, context: GradientContext, groups: list[ReduceGroup], text: str
-) -> None:
-    variable.receive_gradient(text, context=context, reduce_groups=groups)
 
 
 def _shown_value(variable: Variable, conversation: str) -> str:

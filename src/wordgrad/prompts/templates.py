@@ -19,7 +19,6 @@ TEMPLATES["role.evaluation"] = "evaluation of the {role}"
 TEMPLATES["role.function_output"] = "result of a Python function that {purpose}"
 TEMPLATES["role.feedback"] = "feedback on the {role}"
 TEMPLATES["role.combination"] = "combination of: {roles}"
-TEMPLATES["role.concatenation"] = "{left} followed by {right}"
 
 # ---------------------------------------------------------------------------- backward pass
 
@@ -121,11 +120,10 @@ TEMPLATES["gradient.value_shown_above"] = """\
 (The full text appears in the conversation above. It begins and ends as follows.)
 {short_value}"""
 
-# Feedback handed to each input of a sum or concatenation.
+# Where feedback passed through a sum or concatenation came from (kept as its context).
 TEMPLATES["gradient.part_of_combination"] = """\
-This variable ({role}) was combined with other texts into {combined_role}. That combination \
-received the feedback below; act on the parts that concern this variable.
-{feedback}"""
+The variable was joined with other texts into one ({combined_role}); the feedback is about \
+that whole. Act on the parts that concern this variable."""
 
 # System prompt of the request that merges several feedback texts into one (tg.aggregate).
 TEMPLATES["reduce.system"] = """\
