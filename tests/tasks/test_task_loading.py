@@ -107,15 +107,17 @@ def test_multiple_choice_instance_tasks(name: str, size: int, instruction: str) 
     questions = load_instance_task(name, evaluation_api=critic)
     assert len(questions) == size
     question, letter, objective, score = questions[0]
-    assert letter in "ABCD" and "Answer: $LETTER" in question
+    asks_for_a_letter = "Answer: $LETTER" in question  # kept out of assert: no text in logs
+    assert letter in "ABCD" and asks_for_a_letter
     assert score(var(f"Thinking...\nAnswer: {letter}")) == 1.0
     assert score(var("Answer: " + ("A" if letter != "A" else "B"))) == 0.0
     solution = Variable("Answer: A", role_description="solution to the question")
     review = objective(solution)
     assert review.value == "Step 2 is wrong."
     sent = critic.requests[0]
-    assert instruction in sent.prompt + (sent.system_prompt or "")
-    assert "Answer: A" in sent.prompt
+    shows_instruction = instruction in sent.prompt + (sent.system_prompt or "")
+    shows_solution = "Answer: A" in sent.prompt
+    assert shows_instruction and shows_solution
 
 
 def test_max_samples_limits_instance_tasks() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from wordgrad.tasks.metrics import parse_choice_letter
 
@@ -20,10 +20,14 @@ of your reply 'Answer: $LETTER' (without the quotes), where LETTER is one of {le
 
 @dataclass(frozen=True)
 class MultipleChoiceQuestion:
-    """A question, its options in the order shown, and the letter of the right one."""
+    """A question, its options in the order shown, and the letter of the right one.
 
-    question: str
-    choices: tuple[str, ...]
+    The repr leaves out the question and options, so a failing test or a log line never prints
+    benchmark text (GPQA's authors ask that it stay out of anything published).
+    """
+
+    question: str = field(repr=False)
+    choices: tuple[str, ...] = field(repr=False)
     answer: str
 
     def prompt(self) -> str:
