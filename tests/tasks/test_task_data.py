@@ -6,6 +6,7 @@ import functools
 import gzip
 import http.server
 import io
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -16,13 +17,15 @@ from typing import Any
 import pytest
 
 from wordgrad.errors import DataError
-from wordgrad.tasks import data
-from wordgrad.tasks.bbh import BigBenchHard
+from wordgrad.tasks import data, humaneval, leetcode
+from wordgrad.tasks.bbh import BBH_TASKS, BigBenchHard
 from wordgrad.tasks.bbh import source as bbh_source
 from wordgrad.tasks.gpqa import load_questions as load_gpqa
 from wordgrad.tasks.gpqa import source as gpqa_source
 from wordgrad.tasks.gsm8k import GSM8K_DSPy
+from wordgrad.tasks.gsm8k import source as gsm8k_source
 from wordgrad.tasks.mmlu import MMLU
+from wordgrad.tasks.mmlu import source as mmlu_source
 
 REAL_URLOPEN = urllib.request.urlopen
 TINY_BBH = b'{"canary": "x", "examples": [%s]}' % b", ".join(
@@ -192,3 +195,48 @@ def test_csv_without_the_expected_columns_is_a_data_error(tmp_path: Path) -> Non
     folder = _write(tmp_path / "data", relative, b"q,a\nx,y\n")
     with pytest.raises(DataError, match="lacks the columns"):
         MMLU("anatomy", "test", data_dir=folder)
+
+
+ALL_SOURCES = [
+    *(bbh_source(task) for task in BBH_TASKS),
+    gsm8k_source("train"),
+    gsm8k_source("test"),
+    *(
+        mmlu_source(s, split)
+        for s in ("machine_learning", "college_physics")
+        for split in ("test", "dev")
+    ),
+    gpqa_source(),
+    leetcode.SOURCE,
+    humaneval.SOURCE,
+]
+
+
+@pytest.mark.parametrize("source", ALL_SOURCES, ids=lambda s: s.path)
+def test_every_source_matches_the_shared_layout_and_a_pinned_https_url(
+    source: data.Source, offline_data: Path
+) -> None:
+    assert (offline_data / source.path).is_file()
+    assert source.url.startswith("https://")
+    pinned = re.search(r"/[0-9a-f]{40}/", source.url) is not None
+    assert pinned or source.url.endswith("simple-evals/gpqa_diamond.csv")  # a fixed blob
+
+
+def test_reading_local_data_writes_nothing(tmp_path: Path) -> None:
+    BigBenchHard("navigate", "test")
+    GSM8K_DSPy("val")
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "offline"), [("1", True), ("yes", True), ("0", False), ("", False)]
+)
+def test_offline_switch(monkeypatch: pytest.MonkeyPatch, value: str, offline: bool) -> None:
+    monkeypatch.setenv(data.OFFLINE_ENV, value)
+    opener = FakeOpener(TINY_BBH)
+    if offline:
+        with pytest.raises(DataError, match=data.OFFLINE_ENV):
+            data.fetch(bbh_source("navigate"), "/nonexistent", opener=opener)
+    else:
+        data.fetch(bbh_source("navigate"), "/nonexistent", opener=opener)
+    assert len(opener.urls) == (0 if offline else 1)
