@@ -17,7 +17,7 @@ from typing import Literal
 from wordgrad.errors import DataError
 from wordgrad.tasks import metrics
 from wordgrad.tasks.data import Source, fetch, field, read_json
-from wordgrad.tasks.dataset import Dataset
+from wordgrad.tasks.dataset import Dataset, check_split
 from wordgrad.tasks.metrics import AnswerFn
 
 Split = Literal["train", "val", "test"]
@@ -116,6 +116,7 @@ class BigBenchHard(Dataset[tuple[str, str]]):
         data_dir: str | os.PathLike[str] | None = None,
         shuffle_seed: int | None = None,
     ) -> None:
+        check_split(split)
         path = fetch(source(task_name), data_dir)
         document = read_json(path)
         if not isinstance(document, dict) or not isinstance(document.get("examples"), list):
@@ -127,14 +128,12 @@ class BigBenchHard(Dataset[tuple[str, str]]):
         if shuffle_seed is not None:
             random.Random(shuffle_seed).shuffle(examples)
         val_start, test_start = split_bounds(len(examples))
-        ranges = {
+        bounds = {
             "train": (0, val_start),
             "val": (val_start, test_start),
             "test": (test_start, None),
         }
-        if split not in ranges:
-            raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
-        start, stop = ranges[split]
+        start, stop = bounds[split]
         super().__init__(examples[start:stop])
         self.task_name = task_name
         self.split = split

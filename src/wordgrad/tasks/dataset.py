@@ -43,6 +43,12 @@ class Dataset(Sequence[T_co], Generic[T_co]):
         return f"{type(self).__name__}({len(self)} items)"
 
 
+def check_split(split: str, allowed: tuple[str, ...] = ("train", "val", "test")) -> None:
+    """Raise ``ValueError`` naming the allowed splits unless ``split`` is one of them."""
+    if split not in allowed:
+        raise ValueError(f"split must be one of {', '.join(map(repr, allowed))}; got {split!r}")
+
+
 class DataLoader(Generic[T]):
     """Yields minibatches of ``data``; tuple items come transposed, so ``for xs, ys in loader``.
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from wordgrad.errors import DataError
 from wordgrad.tasks.data import Source, fetch, field, read_jsonl
-from wordgrad.tasks.dataset import Dataset
+from wordgrad.tasks.dataset import Dataset, check_split
 
 Split = Literal["train", "val", "test"]
 
@@ -73,14 +73,13 @@ class GSM8K_DSPy(Dataset[tuple[str, str]]):
     def __init__(
         self, split: Split = "train", *, data_dir: str | os.PathLike[str] | None = None
     ) -> None:
+        check_split(split)
         if split == "test":
             items = _shuffled_items("test", data_dir)
-        elif split in ("train", "val"):
+        else:
             shuffled = _shuffled_items("train", data_dir)
             bounds = (0, TRAIN_SIZE) if split == "train" else (TRAIN_SIZE, TRAIN_SIZE + VAL_SIZE)
             items = shuffled[bounds[0] : bounds[1]]
-        else:
-            raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
         super().__init__(items)
         self.split = split
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 from wordgrad.errors import DataError
 from wordgrad.tasks.data import Source, fetch, read_csv
-from wordgrad.tasks.dataset import Dataset
+from wordgrad.tasks.dataset import Dataset, check_split
 from wordgrad.tasks.multichoice import LETTERS, MultipleChoiceQuestion, render_prompts
 
 Split = Literal["train", "dev", "test"]
@@ -25,8 +25,7 @@ _COLUMNS = ("question", "choice0", "choice1", "choice2", "choice3", "answer")
 
 def source(subset: str, split: Split) -> Source:
     """The subject's CSV; ``train`` means MMLU's 5-question ``dev`` split, as upstream."""
-    if split not in ("train", "dev", "test"):
-        raise ValueError(f"MMLU split must be 'train' (= 'dev') or 'test', got {split!r}")
+    check_split(split, ("train", "dev", "test"))
     if not subset.replace("_", "").isalpha():
         raise ValueError(f"MMLU subject names are words joined by '_', got {subset!r}")
     folder = "test" if split == "test" else "dev"
