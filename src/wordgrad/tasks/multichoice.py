@@ -39,7 +39,11 @@ class MultipleChoiceQuestion:
 
 @dataclass(frozen=True)
 class ChoiceScorer:
-    """Scores a reply (string or Variable): 1.0 when its chosen letter is :attr:`answer`."""
+    """Scores a reply (string or Variable): 1.0 when its chosen letter is :attr:`answer`.
+
+    The letter is read by :func:`~wordgrad.tasks.metrics.parse_choice_letter`: the *last*
+    ``Answer: X`` line (upstream took the first), else a bold or parenthesised letter.
+    """
 
     answer: str
 
