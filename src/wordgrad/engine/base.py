@@ -15,6 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 from wordgrad.engine.cache import ResponseCache, resolve_cache
@@ -30,6 +31,18 @@ from wordgrad.llm import (
     Usage,
     estimate_tokens_of_length,
 )
+
+_REQUEST_PARAMS = frozenset(f.name for f in fields(Request)) - {"messages", "extra"}
+
+
+def _sets(request: Request, name: str) -> bool:
+    """Whether ``request`` sets the parameter ``name`` (``n`` counts as set when it is not 1)."""
+    if name == "n":
+        return request.n != 1
+    if name in _REQUEST_PARAMS:
+        return getattr(request, name) is not None
+    return any(key == name for key, _ in request.extra)
+
 
 DEFAULT_SYSTEM_PROMPT = "You are a careful, helpful assistant. Answer precisely and concisely."
 
@@ -141,7 +154,9 @@ class EngineLM:
         user = request.messages[-1]
         if not isinstance(user.content, str):
             prompt = [p.data if isinstance(p, ImagePart) else p for p in user.content]
-        text = self.generate(prompt, system_prompt=request.system_prompt, **request.sampling_params())
+        text = self.generate(
+            prompt, system_prompt=request.system_prompt, **request.sampling_params()
+        )
         if not isinstance(text, str):
             raise TypeError(
                 f"{type(self).__name__}.generate must return a str, got {type(text).__name__}"
@@ -180,7 +195,7 @@ class EngineLM:
     def build_request(
         self, prompt: str | Sequence[str | bytes], system_prompt: str | None = None, **kwargs: Any
     ) -> Request:
-        """The request ``generate`` would send: the engine's defaults, then the call's parameters."""
+        """The request ``generate`` sends: the engine's defaults, then the call's parameters."""
         params = {**self.default_params, **kwargs}
         return Request.chat(prompt, system_prompt or self.system_prompt, **params)
 
@@ -188,7 +203,7 @@ class EngineLM:
 
     @property
     def cache(self) -> ResponseCache | None:
-        """The cache this engine uses, or None; resolved on first use (nothing is created before)."""
+        """The cache this engine uses, or None; resolved (and created) on first use only."""
         self._ensure_configured()
         if not self._cache_resolved:
             self._cache = resolve_cache(self._cache_setting)
@@ -200,12 +215,34 @@ class EngineLM:
         """``provider/model``, used in usage tables and messages."""
         return f"{self.provider}/{self.model_string}"
 
-    def send(self, request: Request, *, purpose: Purpose = "other") -> Response:
-        """Send ``request``: context check → cache → limits → retries → usage accounting."""
+    @property
+    def cache_namespace(self) -> str:
+        """What, besides the model name and the request, tells this engine's replies apart.
+
+        The provider by default; engines that can point at different servers add the address, so
+        two servers that both call their model ``my-model`` never share cache entries.
+        """
+        return self.provider
+
+    def apply_defaults(self, request: Request) -> Request:
+        """``request`` with the engine's default parameters filled in where it sets none.
+
+        The defaults are the keyword arguments the engine was built with (e.g.
+        ``get_engine("gpt-4o", temperature=0.2)``); a value the request sets always wins.
+        """
         self._ensure_configured()
+        unset = {
+            name: value for name, value in self.default_params.items() if not _sets(request, name)
+        }
+        return request.with_params(**unset) if unset else request
+
+    def send(self, request: Request, *, purpose: Purpose = "other") -> Response:
+        """Send ``request``: defaults → context check → cache → limits → retries → usage."""
+        self._ensure_configured()
+        request = self.apply_defaults(request)
         self.check_context(request)
         cache = self.cache
-        key = request.fingerprint(provider=self.provider, model=self.model_string)
+        key = request.fingerprint(provider=self.cache_namespace, model=self.model_string)
         if cache is not None and (hit := cache.get(key)) is not None:
             record(self.name, purpose, hit)
             return hit
@@ -216,7 +253,7 @@ class EngineLM:
         return response
 
     def check_context(self, request: Request) -> None:
-        """Raise :class:`ContextLengthError` if the prompt cannot fit the declared context window."""
+        """Raise :class:`ContextLengthError` if the prompt cannot fit the declared context."""
         window = self.capabilities.max_context_tokens
         if window is None:
             return

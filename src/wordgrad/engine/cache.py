@@ -1,23 +1,30 @@
 """A response cache in SQLite (standard library only).
 
-Keyed by :meth:`wordgrad.llm.Request.fingerprint`: a SHA-256 of provider, model, every message and
-every sampling parameter, so changing any of them misses. The database lives in the user cache
-directory (``WORDGRAD_CACHE_DIR`` overrides it) and is created on first use, never on import.
-``WORDGRAD_CACHE=0`` turns caching off for engines that were not given an explicit setting.
+Keyed by :meth:`wordgrad.llm.Request.fingerprint`: a SHA-256 of the engine's namespace (provider
+and server), the model, every message and every sampling parameter, so changing any of them
+misses. The database lives in the user cache directory (``WORDGRAD_CACHE_DIR`` overrides it) and
+is created on first use, never on import. ``WORDGRAD_CACHE=0`` turns caching off for engines that
+were not given an explicit setting.
 
-Safe under concurrent use: each thread has its own connection, SQLite's WAL mode serializes
-writers across processes, and a busy database is waited for rather than failed on.
+Safe under concurrent use: threads share one connection behind a lock, each process opens its own
+(a forked child never reuses its parent's), WAL mode lets readers and a writer in different
+processes work side by side, and a busy database is waited for rather than failed on. The cache
+is an optimization, so a broken database file never fails a call: the failure is logged once and
+the cache steps aside.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
 from pathlib import Path
 
 from wordgrad.llm import Response, Usage
+
+logger = logging.getLogger("wordgrad.engine")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -26,9 +33,11 @@ CREATE TABLE IF NOT EXISTS responses (
     model TEXT NOT NULL,
     prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL,
+    estimated INTEGER NOT NULL DEFAULT 0,
     created REAL NOT NULL DEFAULT (julianday('now'))
 )
 """
+_BUSY_TIMEOUT_S = 60.0
 
 
 def default_cache_dir() -> Path:
@@ -51,65 +60,96 @@ class ResponseCache:
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_cache_dir() / "responses.sqlite3"
-        self._local = threading.local()
-        self._init_lock = threading.Lock()
-        self._initialized = False
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._pid = -1
+        self._broken = False
 
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
+    def _connect(self) -> sqlite3.Connection:
+        # Called with the lock held.
+        if self._connection is None or self._pid != os.getpid():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            connection.execute("PRAGMA busy_timeout = 60000")
-            with self._init_lock:
-                if not self._initialized:
-                    connection.execute("PRAGMA journal_mode = WAL")
-                    connection.execute(_SCHEMA)
-                    self._initialized = True
-            self._local.connection = connection
-        return connection
+            connection = sqlite3.connect(
+                self.path,
+                timeout=_BUSY_TIMEOUT_S,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            try:
+                connection.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute(_SCHEMA)
+            except BaseException:
+                connection.close()
+                raise
+            self._connection, self._pid = connection, os.getpid()
+        return self._connection
+
+    def _run(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """Run one statement; on a database error, log it once and behave as an empty cache."""
+        if self._broken:
+            return []
+        with self._lock:
+            try:
+                return self._connect().execute(sql, parameters).fetchall()
+            except sqlite3.Error as error:
+                self._broken = True
+                logger.warning(
+                    "the response cache at %s failed (%s); continuing without it. Delete the "
+                    "file or set WORDGRAD_CACHE_DIR to start a new one",
+                    self.path,
+                    error,
+                )
+                return []
 
     def get(self, key: str) -> Response | None:
         """The stored response for ``key``, marked ``cached=True``, or None."""
-        row = (
-            self._connection()
-            .execute(
-                "SELECT texts, model, prompt_tokens, completion_tokens FROM responses WHERE key = ?",
-                (key,),
-            )
-            .fetchone()
+        rows = self._run(
+            "SELECT texts, model, prompt_tokens, completion_tokens, estimated "
+            "FROM responses WHERE key = ?",
+            (key,),
         )
-        if row is None:
+        if not rows:
             return None
-        texts, model, prompt_tokens, completion_tokens = row
+        texts, model, prompt_tokens, completion_tokens, estimated = rows[0]
         return Response(
-            texts=tuple(json.loads(texts)),
-            usage=Usage(prompt_tokens, completion_tokens),
-            model=model,
+            texts=tuple(json.loads(str(texts))),
+            usage=Usage(int(str(prompt_tokens)), int(str(completion_tokens)), bool(estimated)),
+            model=str(model),
             latency_s=0.0,
             cached=True,
         )
 
     def put(self, key: str, response: Response) -> None:
         """Store ``response`` under ``key`` (the last write wins)."""
-        self._connection().execute(
+        self._run(
             "INSERT OR REPLACE INTO responses "
-            "(key, texts, model, prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?)",
+            "(key, texts, model, prompt_tokens, completion_tokens, estimated) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             (
                 key,
                 json.dumps(list(response.texts), ensure_ascii=False),
                 response.model,
                 response.usage.prompt_tokens,
                 response.usage.completion_tokens,
+                int(response.usage.estimated),
             ),
         )
 
     def __len__(self) -> int:
-        return int(self._connection().execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+        rows = self._run("SELECT COUNT(*) FROM responses")
+        return int(str(rows[0][0])) if rows else 0
 
     def clear(self) -> None:
         """Delete every stored response."""
-        self._connection().execute("DELETE FROM responses")
+        self._run("DELETE FROM responses")
+
+    def close(self) -> None:
+        """Close this process's connection (it is reopened on next use)."""
+        with self._lock:
+            if self._connection is not None and self._pid == os.getpid():
+                self._connection.close()
+            self._connection = None
 
     def __repr__(self) -> str:
         return f"ResponseCache({str(self.path)!r})"
@@ -119,11 +159,14 @@ _default_cache: ResponseCache | None = None
 _default_lock = threading.Lock()
 
 
-def resolve_cache(setting: bool | ResponseCache | str | os.PathLike[str] | None) -> ResponseCache | None:
+def resolve_cache(
+    setting: bool | ResponseCache | str | os.PathLike[str] | None,
+) -> ResponseCache | None:
     """Turn an engine's ``cache=`` argument into a cache or None.
 
-    ``None`` follows ``WORDGRAD_CACHE`` (on by default) and uses the shared default file; ``True``
-    forces the default file; ``False`` disables; a path or a :class:`ResponseCache` is used as given.
+    ``None`` follows ``WORDGRAD_CACHE`` (on by default) and uses the shared default file;
+    ``True`` forces the default file; ``False`` disables; a path or a :class:`ResponseCache` is
+    used as given.
     """
     global _default_cache
     if setting is False:
@@ -136,5 +179,7 @@ def resolve_cache(setting: bool | ResponseCache | str | os.PathLike[str] | None)
         return None
     with _default_lock:
         if _default_cache is None or _default_cache.path.parent != default_cache_dir():
+            if _default_cache is not None:
+                _default_cache.close()
             _default_cache = ResponseCache()
         return _default_cache

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from wordgrad.engine._sdk import longest_prefix
 from wordgrad.llm import Purpose, Response
 
 
@@ -25,7 +26,8 @@ class Price:
     completion_per_million: float
 
 
-# List prices in USD per million tokens; models not listed cost 0 (unknown), see `UsageMeter.unpriced`.
+# List prices in USD per million tokens. Unlisted models cost 0 and are named in
+# `UsageMeter.unpriced`.
 PRICES: dict[str, Price] = {
     "gpt-4o": Price(2.50, 10.00),
     "gpt-4o-mini": Price(0.15, 0.60),
@@ -42,8 +44,13 @@ PRICES: dict[str, Price] = {
     "gemini-1.5-pro": Price(1.25, 5.00),
     "gemini-1.5-flash": Price(0.075, 0.30),
     "gemini-2.0-flash": Price(0.10, 0.40),
+    # Providers whose models run on the user's own machine.
     "local": Price(0.0, 0.0),
     "scripted": Price(0.0, 0.0),
+    "ollama": Price(0.0, 0.0),
+    "vllm": Price(0.0, 0.0),
+    "llamacpp": Price(0.0, 0.0),
+    "lmstudio": Price(0.0, 0.0),
 }
 _prices_lock = threading.Lock()
 
@@ -58,10 +65,13 @@ def price_of(model: str) -> Price | None:
     """The price of ``model``: an exact entry, else the longest entry that prefixes the name."""
     name = model.split("/")[-1]
     with _prices_lock:
-        if name in PRICES:
-            return PRICES[name]
-        matches = [key for key in PRICES if name.startswith(key)]
-    return PRICES[max(matches, key=len)] if matches else None
+        key = name if name in PRICES else longest_prefix(PRICES, name)
+        return PRICES[key] if key is not None else None
+
+
+def price_for(engine_name: str, model: str) -> Price | None:
+    """The price of a call: by model, else by the engine's provider (local servers are free)."""
+    return price_of(model) or price_of(engine_name.partition("/")[0])
 
 
 @dataclass
@@ -106,19 +116,21 @@ class UsageMeter:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, engine_name: str, purpose: Purpose, response: Response) -> None:
-        price = price_of(response.model or engine_name)
+        """Add one call: to the total, and to its engine's, model's and purpose's rows."""
+        model = response.model or engine_name
+        price = price_for(engine_name, model)
         cost = 0.0
-        if price is None:
-            self.unpriced.add(response.model or engine_name)
-        else:
+        if price is not None:
             cost = (
                 response.usage.prompt_tokens * price.prompt_per_million
                 + response.usage.completion_tokens * price.completion_per_million
             ) / 1_000_000
         with self._lock:
+            if price is None:
+                self.unpriced.add(model)
             self.total.add(response, cost)
             for table, key in (
-                (self.by_model, response.model or engine_name),
+                (self.by_model, model),
                 (self.by_engine, engine_name),
                 (self.by_purpose, purpose),
             ):

@@ -1,0 +1,131 @@
+"""What the provider adapters share: loading an optional SDK, finding a key, mapping SDK errors.
+
+Providers' SDKs are imported here on first use, never when wordgrad is imported. Every SDK
+exception is turned into a class from :mod:`wordgrad.errors` (with ``Retry-After`` parsed from
+the response headers) so that :mod:`wordgrad.engine.retry` is the only layer that retries, and
+any API key that a provider echoes back is blanked out of the message.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from types import ModuleType
+from typing import Any
+
+from wordgrad.engine.retry import error_for_status, parse_retry_after
+from wordgrad.errors import (
+    ConfigurationError,
+    EngineConnectionError,
+    EngineError,
+    EngineTimeoutError,
+    ResponseFormatError,
+)
+from wordgrad.llm import Request, Usage
+
+# Things that look like API keys (OpenAI, Anthropic, Groq, Google, OpenRouter, …).
+_KEY_PATTERN = re.compile(r"\b(?:sk|gsk|pk|rk|AIza|xai)[-_A-Za-z0-9]{12,}")
+
+
+def import_sdk(module: str, *, extra: str, package: str | None = None) -> ModuleType:
+    """Import a provider SDK, or raise :class:`ConfigurationError` saying what to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ConfigurationError(
+            f"this engine needs the {package or module!r} package, which is not installed; "
+            f"run: pip install 'wordgrad[{extra}]'"
+        ) from error
+
+
+def find_key(given: str | None, env_vars: Iterable[str], *, what: str) -> str:
+    """``given``, else the first environment variable that is set, else a clear error."""
+    if given:
+        return given
+    names = list(env_vars)
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    raise ConfigurationError(
+        f"{what} needs an API key: set {' or '.join(names)} in the environment, "
+        "or pass api_key=... to get_engine"
+    )
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with the given secrets, and anything shaped like an API key, replaced by ``***``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return _KEY_PATTERN.sub("***", text)
+
+
+def map_stainless_error(
+    error: Exception, sdk: ModuleType, *, provider: str, secrets: Iterable[str | None] = ()
+) -> EngineError | None:
+    """The :mod:`wordgrad.errors` exception for an error raised by the openai or anthropic SDK.
+
+    Both SDKs (and LiteLLM, whose exceptions subclass openai's) share one exception layout:
+    ``APIStatusError`` with ``status_code`` and ``response``, ``APITimeoutError`` under
+    ``APIConnectionError``. A reply that is not valid JSON becomes a
+    :class:`ResponseFormatError`. Anything else gives None: it is not a provider failure.
+    """
+    message = f"{provider}: {redact(str(error), secrets)}"
+    if isinstance(error, sdk.APITimeoutError):
+        return EngineTimeoutError(f"{message} (the request timed out)")
+    if isinstance(error, sdk.APIConnectionError):
+        return EngineConnectionError(f"{message} (is the server running and reachable?)")
+    if isinstance(error, sdk.APIStatusError):
+        headers = getattr(error.response, "headers", None)
+        return error_for_status(
+            int(error.status_code), message, retry_after=parse_retry_after(headers)
+        )
+    if isinstance(error, (sdk.APIResponseValidationError, json.JSONDecodeError)):
+        return ResponseFormatError(f"{message} (the provider's reply could not be parsed)")
+    return None
+
+
+def map_transport_error(error: Exception, *, provider: str) -> EngineError | None:
+    """A time-out or connection failure of the HTTP layer (httpx, sockets) as ours, or None."""
+    for name in ("httpx2", "httpx"):
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        if isinstance(error, module.TimeoutException):
+            return EngineTimeoutError(f"{provider}: the request timed out ({error})")
+        if isinstance(error, module.TransportError):
+            return EngineConnectionError(f"{provider}: could not reach the server ({error})")
+    if isinstance(error, TimeoutError):
+        return EngineTimeoutError(f"{provider}: the request timed out ({error})")
+    if isinstance(error, ConnectionError):
+        return EngineConnectionError(f"{provider}: could not reach the server ({error})")
+    return None
+
+
+def reported_usage(
+    request: Request, texts: Sequence[str], prompt_tokens: int | None, completion_tokens: int | None
+) -> Usage:
+    """The provider's token counts, or an estimate when it reported none."""
+    if prompt_tokens is None:
+        return Usage.estimate(request, texts)
+    return Usage(prompt_tokens, completion_tokens or 0)
+
+
+def malformed(provider: str, what: str, payload: Any) -> ResponseFormatError:
+    """The error for a reply that parsed as JSON but lacks what every reply must have."""
+    shown = redact(repr(payload))[:300]
+    return ResponseFormatError(f"{provider}: the reply has no {what}: {shown}")
+
+
+def longest_prefix(names: Iterable[str], model: str) -> str | None:
+    """The longest of ``names`` that ``model`` starts with (``gpt-4o-mini-2024``: ``gpt-4o-mini``).
+
+    Used to look up model families in price and capability tables.
+    """
+    matches = [name for name in names if model.startswith(name)]
+    return max(matches, key=len) if matches else None
