@@ -98,7 +98,7 @@ def run_backward(root: Node, engine: Engine) -> None:
 
     ready: list[Node] = [root]
     while ready:
-        wave = sorted(ready, key=lambda n: -position[id(n)])
+        wave = sorted(ready, key=lambda n: position[id(n)])
         active = [node for node in wave if node.requires_grad]
         _run_jobs([job for node in active for job in node.reduction_jobs()], engine)
         _run_jobs([job for node in active for job in node.gradient_jobs(engine)], engine)

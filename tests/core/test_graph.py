@@ -90,12 +90,19 @@ def test_frozen_variables_get_no_call_and_stop_propagation() -> None:
     engine = tg.ScriptedEngine(feedback_script)
     frozen_prompt = Variable("fixed", requires_grad=False, role_description="frozen prompt")
     question = Variable("q", requires_grad=False, role_description="question")
-    answer = LLMCall(engine, frozen_prompt)(question)
-    assert answer.requires_grad is False
+    answer = LLMCall(engine, frozen_prompt)(question, response_role_description="answer")
+    assert answer.requires_grad  # outputs can be optimized themselves, as upstream
     loss = tg.TextLoss("Evaluate.", engine=engine)(answer)
     loss.backward(engine)
-    assert not any(kind_of(r) == "gradient" for r in engine.requests)
+    asked_about = [role_in_gradient_request(r) for r in engine.requests if kind_of(r) == "gradient"]
+    assert asked_about == ["answer"]
     assert frozen_prompt.gradients == [] and question.gradients == []
+
+    frozen_answer = Variable("a", requires_grad=False, role_description="frozen answer")
+    frozen_loss = tg.TextLoss("Evaluate.", engine=engine)(frozen_answer)
+    frozen_loss.backward(engine)
+    assert frozen_answer.gradients == []
+    assert len([r for r in engine.requests if kind_of(r) == "gradient"]) == 1
 
 
 def test_ten_thousand_node_chain_needs_no_recursion() -> None:
@@ -119,7 +126,13 @@ def test_no_grad_records_no_graph() -> None:
     assert out.value.startswith("answer to")
 
 
-def test_backward_without_any_engine_says_how_to_set_one() -> None:
+def test_backward_without_any_usable_engine_says_how_to_set_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from wordgrad.engine import registry
+
+    monkeypatch.setattr(registry, "_default", None)
+    monkeypatch.setenv("WORDGRAD_LOCAL_MODEL", str(tmp_path / "missing.gguf"))
     answer = Variable("x", role_description="answer")
     loss = tg.sum([answer])
     with pytest.raises(tg.errors.NoEngineError, match="set_backward_engine"):

@@ -41,6 +41,9 @@ def call_llm(
 ) -> Variable:
     """Send ``build()`` once ``inputs`` are ready; return the pending output variable.
 
+    The output can receive feedback (as upstream, so an answer can itself be optimized) unless
+    graph recording is off (``tg.no_grad()``).
+
     ``conversation(request, output)`` renders the call for the feedback writer.
     """
     sent = _SentRequest()
@@ -60,7 +63,7 @@ def call_llm(
     output = Variable(
         derive(future, lambda response: response.text),
         predecessors=inputs if tracked else None,
-        requires_grad=tracked and any(v.requires_grad for v in inputs),
+        requires_grad=tracked,
         role_description=role_description,
     )
 

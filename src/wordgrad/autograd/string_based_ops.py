@@ -52,7 +52,7 @@ class StringBasedFunction(Function):
         output = Variable(
             future,
             predecessors=variables if tracked else None,
-            requires_grad=tracked and any(v.requires_grad for v in variables),
+            requires_grad=tracked,
             role_description=role,
         )
 

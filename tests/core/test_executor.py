@@ -1,0 +1,154 @@
+"""The executor: calls from a plain loop overlap, limits hold, duplicates are sent once,
+failures name their node, and usage is counted across worker threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import wordgrad as tg
+from wordgrad.errors import NodeError, ServerError
+from wordgrad.llm import Request
+from wordgrad.variable import Variable
+
+
+class InFlight:
+    """A script that records how many calls were running at once."""
+
+    def __init__(self, hold_s: float = 0.05) -> None:
+        self.hold_s = hold_s
+        self.current = 0
+        self.peak = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Request) -> str:
+        with self.lock:
+            self.current += 1
+            self.peak = max(self.peak, self.current)
+        time.sleep(self.hold_s)
+        with self.lock:
+            self.current -= 1
+        return f"reply to {request.prompt}"
+
+
+def questions(n: int) -> list[Variable]:
+    return [
+        Variable(f"question {i}", requires_grad=False, role_description="question")
+        for i in range(n)
+    ]
+
+
+def test_a_plain_loop_sends_its_calls_side_by_side() -> None:
+    script = InFlight()
+    model = tg.BlackboxLLM(tg.ScriptedEngine(script))
+    answers = [model(q) for q in questions(6)]
+    assert [a.value for a in answers] == [f"reply to question {i}" for i in range(6)]
+    assert script.peak > 1
+
+
+def test_max_concurrency_one_runs_calls_one_by_one() -> None:
+    script = InFlight(hold_s=0.01)
+    model = tg.BlackboxLLM(tg.ScriptedEngine(script))
+    with tg.max_concurrency(1):
+        answers = [model(q) for q in questions(5)]
+        assert [a.value for a in answers][-1] == "reply to question 4"
+    assert script.peak == 1
+
+
+def test_per_engine_limit_holds_under_a_higher_global_limit() -> None:
+    script = InFlight(hold_s=0.01)
+    model = tg.BlackboxLLM(tg.ScriptedEngine(script, max_concurrency=2))
+    for answer in [model(q) for q in questions(8)]:
+        answer.get_value()
+    assert script.peak <= 2
+
+
+def test_identical_requests_in_flight_are_sent_once() -> None:
+    gate = threading.Event()
+    engine = tg.ScriptedEngine(lambda r: (gate.wait(5), "same")[1])
+    model = tg.BlackboxLLM(engine)
+    question = Variable("the same question", requires_grad=False, role_description="question")
+    first, second = model(question), model(question)
+    time.sleep(0.05)
+    gate.set()
+    assert first.value == second.value == "same"
+    assert len(engine.requests) == 1
+
+
+def test_a_failure_names_the_node_and_keeps_what_finished() -> None:
+    def script(request: Request) -> str:
+        if "bad" in request.prompt:
+            raise ServerError("upstream exploded", status=500)
+        return "fine"
+
+    engine = tg.ScriptedEngine(script, retry=tg.engine.RetryPolicy(max_attempts=1))
+    good = tg.BlackboxLLM(engine)(Variable("good", requires_grad=False, role_description="q"))
+    prompt = Variable("Summarize.", role_description="system prompt")
+    failing = tg.autograd.LLMCall(engine, prompt)(
+        Variable("bad", requires_grad=False, role_description="q"),
+        response_role_description="summary of the bad input",
+    )
+    downstream = tg.autograd.LLMCall(engine)(failing, response_role_description="final report")
+    with pytest.raises(NodeError, match="summary of the bad input") as caught:
+        failing.get_value()
+    assert isinstance(caught.value.cause, ServerError)
+    with pytest.raises(NodeError, match="summary of the bad input"):
+        downstream.get_value()  # the error of the node that failed, not a vague one
+    assert good.value == "fine"
+    loss = tg.TextLoss("Evaluate.", engine=engine)(downstream)
+    with pytest.raises(NodeError, match="summary of the bad input"):
+        loss.backward(engine)
+
+
+def test_usage_meter_counts_calls_made_on_worker_threads() -> None:
+    engine = tg.ScriptedEngine(lambda r: "four words in reply")
+    model = tg.BlackboxLLM(engine)
+    with tg.track() as meter:
+        answers = [model(q) for q in questions(3)]
+        for answer in answers:
+            answer.get_value()
+    assert meter.calls == 3
+    assert meter.by_purpose["forward"].calls == 3
+    assert meter.total_tokens > 0
+    outside = model(Variable("later", requires_grad=False, role_description="q"))
+    outside.get_value()
+    assert meter.calls == 3
+
+
+def test_users_own_thread_pool_around_the_model_still_works() -> None:
+    model = tg.BlackboxLLM(tg.ScriptedEngine(InFlight(hold_s=0.01)))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda q: model(q).value, questions(8)))
+    assert answers == [f"reply to question {i}" for i in range(8)]
+
+
+def test_async_backward_and_step() -> None:
+    import asyncio
+
+    def script(request: Request) -> str:
+        if (request.system_prompt or "").startswith("You revise"):
+            return "<IMPROVED_VARIABLE>new</IMPROVED_VARIABLE>"
+        return "feedback"
+
+    engine = tg.ScriptedEngine(script)
+    prompt = Variable("old", role_description="system prompt")
+    answer = tg.BlackboxLLM(engine, prompt)(
+        Variable("q", requires_grad=False, role_description="q")
+    )
+    loss = tg.TextLoss("Evaluate.", engine=engine)(answer)
+
+    async def main() -> None:
+        await loss.abackward(engine)
+        await tg.TGD([prompt], engine=engine).astep()
+
+    asyncio.run(main())
+    assert prompt.value == "new"
+
+
+def test_invalid_concurrency_limits_are_rejected() -> None:
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="max_concurrency"):
+            tg.set_max_concurrency(bad)  # type: ignore[arg-type]
