@@ -1,0 +1,200 @@
+"""Fixtures for the engine tests: a scripted HTTP server on 127.0.0.1 and a loopback-only network.
+
+:class:`StubServer` is a real HTTP server (stdlib ``http.server`` in a thread, port 0) that answers
+from a queue of scripted replies and records every request it receives, so each provider adapter
+is tested against the bytes its SDK really sends and parses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from wordgrad.engine.retry import RetryPolicy
+
+PROVIDER_ENV_VARS = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_BASE",
+    "OPENAI_API_VERSION",
+    "ANTHROPIC_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "TOGETHER_API_KEY",
+    "GROQ_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "OPENROUTER_API_KEY",
+    "OLLAMA_BASE_URL",
+    "VLLM_BASE_URL",
+    "WORDGRAD_LOCAL_MODEL",
+    "WORDGRAD_CACHE",
+)
+
+FAST_RETRY = RetryPolicy(max_attempts=3, initial_backoff_s=0.0, max_backoff_s=0.0, timeout_s=5.0)
+"""Three attempts, no waiting between them (unless the server sends Retry-After)."""
+
+
+@dataclass
+class Reply:
+    """One scripted HTTP reply. ``delay_s`` holds it back (to provoke a client time-out)."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
+def json_reply(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+    """A reply with a JSON body."""
+    return Reply(
+        status,
+        json.dumps(payload).encode(),
+        {"content-type": "application/json", **(headers or {})},
+    )
+
+
+@dataclass
+class Received:
+    """A request the server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class StubServer:
+    """An HTTP server on 127.0.0.1 that answers from a queue and records requests."""
+
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+        self.default: Reply | None = None
+        self.received: list[Received] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                body = self.rfile.read(length)
+                with server._lock:
+                    server.received.append(
+                        Received(
+                            "POST",
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            time.monotonic(),
+                        )
+                    )
+                    reply = server.replies.pop(0) if server.replies else server.default
+                if reply is None:
+                    reply = Reply(599, b"no scripted reply left")
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("content-length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a time-out test)
+
+            do_GET = do_POST
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """The server's root, e.g. ``http://127.0.0.1:41234``."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def queue(self, *replies: Reply) -> None:
+        with self._lock:
+            self.replies.extend(replies)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+@pytest.fixture
+def server() -> Iterator[StubServer]:
+    stub = StubServer()
+    try:
+        yield stub
+    finally:
+        stub.close()
+
+
+@pytest.fixture(autouse=True)
+def _clean_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see no provider keys or addresses from the machine they run on."""
+    for name in PROVIDER_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to connect anywhere but 127.0.0.1 fails the test at once."""
+    real_connect = socket.socket.connect
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if not ipaddress.ip_address(host).is_loopback:
+                raise AssertionError(f"a test tried to connect to {address!r}")
+        real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+def completion(
+    text: str = "hello", *, prompt_tokens: int = 11, completion_tokens: int = 2, model: str = "m"
+) -> dict[str, Any]:
+    """An OpenAI chat-completion body."""
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }

@@ -1,0 +1,373 @@
+"""The OpenAI-compatible engine against a real HTTP server on 127.0.0.1.
+
+Each failure class is provoked on the wire; the tests count the attempts the server saw and check
+the exception that comes out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import openai
+import pytest
+
+from tests.engine.conftest import FAST_RETRY, Reply, StubServer, completion, json_reply
+from wordgrad.engine import ChatExternalClient, OpenAICompatibleEngine, get_engine
+from wordgrad.engine.retry import RetryPolicy
+from wordgrad.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    EngineConnectionError,
+    EngineTimeoutError,
+    InvalidRequestError,
+    RateLimitError,
+    ResponseFormatError,
+    ServerError,
+)
+from wordgrad.llm import ImagePart, Request, ResponseFormat
+
+SECRET = "sk-test-0123456789abcdefSECRET"
+
+
+def engine_for(server: StubServer, **kwargs: object) -> OpenAICompatibleEngine:
+    kwargs.setdefault("retry", FAST_RETRY)
+    kwargs.setdefault("cache", False)
+    return OpenAICompatibleEngine("my-model", base_url=server.url + "/v1", api_key=SECRET, **kwargs)
+
+
+def test_sends_the_request_and_parses_text_usage_and_model(server: StubServer) -> None:
+    server.queue(json_reply(completion("Paris.", prompt_tokens=21, completion_tokens=3)))
+    engine = engine_for(server)
+    request = Request.chat(
+        "Capital of France?",
+        system_prompt="Be brief.",
+        temperature=0.3,
+        max_tokens=50,
+        top_p=0.9,
+        seed=7,
+        stop=["\n\n"],
+        logprobs=True,
+    )
+
+    response = engine.send(request)
+
+    assert response.text == "Paris."
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (21, 3)
+    assert not response.usage.estimated
+    assert response.model == "m"
+    assert response.latency_s > 0
+    assert not response.cached
+    sent = server.received[0]
+    assert sent.path == "/v1/chat/completions"
+    assert sent.headers["authorization"] == f"Bearer {SECRET}"
+    assert sent.json == {
+        "model": "my-model",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Capital of France?"},
+        ],
+        "temperature": 0.3,
+        "max_tokens": 50,
+        "top_p": 0.9,
+        "seed": 7,
+        "stop": ["\n\n"],
+        "logprobs": True,
+    }
+
+
+def test_generate_and_call_use_the_default_system_prompt_and_greedy_decoding(
+    server: StubServer,
+) -> None:
+    server.queue(json_reply(completion("a")), json_reply(completion("b")))
+    engine = engine_for(server, system_prompt="You are terse.")
+
+    assert engine.generate("q1") == "a"
+    assert engine("q2", system_prompt="Other.") == "b"
+
+    first, second = (r.json for r in server.received)
+    assert first["messages"][0] == {"role": "system", "content": "You are terse."}
+    assert first["temperature"] == 0.0
+    assert second["messages"][0] == {"role": "system", "content": "Other."}
+
+
+def test_images_are_sent_as_data_urls(server: StubServer) -> None:
+    server.queue(json_reply(completion("a cat")))
+    engine = engine_for(server)
+
+    engine.generate(["What is this?", ImagePart(b"\x89PNG....", "image/png")])
+
+    content = server.received[0].json["messages"][1]["content"]
+    assert content[0] == {"type": "text", "text": "What is this?"}
+    assert content[1]["image_url"]["url"] == "data:image/png;base64,iVBORy4uLi4="
+
+
+def test_n_choices_come_back_in_order(server: StubServer) -> None:
+    body = completion("one")
+    body["choices"].append({"index": 1, "message": {"role": "assistant", "content": "two"}})
+    server.queue(json_reply(body))
+
+    response = engine_for(server).send(Request.chat("x", n=2))
+
+    assert response.texts == ("one", "two")
+    assert server.received[0].json["n"] == 2
+
+
+def test_missing_usage_is_estimated(server: StubServer) -> None:
+    body = completion("four")
+    del body["usage"]
+    server.queue(json_reply(body))
+
+    response = engine_for(server).send(Request.chat("x" * 40))
+
+    assert response.usage.estimated
+    assert response.usage.prompt_tokens == 10
+
+
+# --------------------------------------------------------------------------- failure classes
+
+
+def test_429_waits_for_retry_after_then_succeeds(server: StubServer) -> None:
+    server.queue(
+        json_reply({"error": {"message": "slow down"}}, 429, {"retry-after": "1"}),
+        json_reply(completion("ok")),
+    )
+
+    assert engine_for(server).generate("x") == "ok"
+
+    first, second = server.received
+    assert second.at - first.at >= 0.9  # the server's Retry-After was honoured
+
+
+def test_429_until_attempts_run_out_raises_rate_limit_error(server: StubServer) -> None:
+    server.default = json_reply({"error": {"message": "slow"}}, 429, {"retry-after-ms": "10"})
+
+    with pytest.raises(RateLimitError) as caught:
+        engine_for(server).generate("x")
+
+    assert len(server.received) == FAST_RETRY.max_attempts
+    assert caught.value.retry_after == pytest.approx(0.01)
+    assert caught.value.status == 429
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 408, 409])
+def test_server_errors_are_retried_until_attempts_run_out(server: StubServer, status: int) -> None:
+    server.default = Reply(status, b"oops")
+
+    with pytest.raises(ServerError) as caught:
+        engine_for(server).generate("x")
+
+    assert caught.value.status == status
+    assert len(server.received) == FAST_RETRY.max_attempts  # the SDK itself never retried
+
+
+def test_a_500_then_success_is_one_answer(server: StubServer) -> None:
+    server.queue(Reply(500, b"oops"), json_reply(completion("fine")))
+
+    assert engine_for(server).generate("x") == "fine"
+    assert len(server.received) == 2
+
+
+def test_time_out_is_retried_then_raised(server: StubServer) -> None:
+    server.default = dataclasses.replace(json_reply(completion()), delay_s=1.0)
+    policy = dataclasses.replace(FAST_RETRY, max_attempts=2, timeout_s=0.2)
+
+    with pytest.raises(EngineTimeoutError):
+        engine_for(server, retry=policy).generate("x")
+
+    assert len(server.received) == 2
+
+
+def test_malformed_json_is_a_response_format_error_and_not_retried(server: StubServer) -> None:
+    server.default = Reply(200, b'{"id": "x", "choi', {"content-type": "application/json"})
+
+    with pytest.raises(ResponseFormatError):
+        engine_for(server).generate("x")
+
+    assert len(server.received) == 1
+
+
+def test_a_reply_without_choices_is_a_response_format_error(server: StubServer) -> None:
+    server.queue(json_reply({"id": "x", "object": "chat.completion"}))
+
+    with pytest.raises(ResponseFormatError, match="choices"):
+        engine_for(server).generate("x")
+
+
+def test_401_is_not_retried_and_never_shows_the_key(server: StubServer) -> None:
+    server.default = json_reply(
+        {"error": {"message": f"Incorrect API key provided: {SECRET}"}}, 401
+    )
+    engine = engine_for(server)
+
+    with pytest.raises(AuthenticationError) as caught:
+        engine.generate("x")
+
+    assert len(server.received) == 1
+    assert SECRET not in str(caught.value)
+    assert SECRET not in repr(engine)
+
+
+@pytest.mark.parametrize("status", [400, 404, 422])
+def test_validation_errors_are_not_retried(server: StubServer, status: int) -> None:
+    server.default = json_reply({"error": {"message": "bad request"}}, status)
+
+    with pytest.raises(InvalidRequestError) as caught:
+        engine_for(server).generate("x")
+
+    assert caught.value.status == status
+    assert len(server.received) == 1
+
+
+def test_connection_refused_is_retried_then_raised(server: StubServer) -> None:
+    url = server.url
+    server.close()  # nothing listens there any more
+    engine = OpenAICompatibleEngine(
+        "m", base_url=url + "/v1", api_key="x", retry=FAST_RETRY, cache=False
+    )
+
+    with pytest.raises(EngineConnectionError):
+        engine.generate("x")
+
+
+def test_total_deadline_cuts_retries_short(server: StubServer) -> None:
+    server.default = json_reply({"error": {"message": "slow"}}, 429, {"retry-after": "30"})
+    policy = dataclasses.replace(FAST_RETRY, max_attempts=5, deadline_s=2.0)
+
+    with pytest.raises(Exception) as caught:
+        engine_for(server, retry=policy).generate("x")
+
+    assert type(caught.value).__name__ == "DeadlineExceededError"
+    assert isinstance(caught.value.__cause__, RateLimitError)
+    assert len(server.received) == 1
+
+
+# --------------------------------------------------------------------------- structured output
+
+
+SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+
+
+def test_json_schema_is_sent_in_openai_form(server: StubServer) -> None:
+    server.queue(json_reply(completion('{"answer": "x"}')))
+    request = Request.chat("q", response_format=ResponseFormat("json_schema", schema=SCHEMA))
+
+    engine_for(server).send(request)
+
+    assert server.received[0].json["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "reply", "schema": SCHEMA},
+    }
+
+
+def test_a_server_that_rejects_json_schema_gets_json_object_from_then_on(
+    server: StubServer,
+) -> None:
+    server.queue(
+        Reply(500, b"response_format.type: Input should be 'text' or 'json_object'"),
+        json_reply(completion('{"answer": "a"}')),
+        json_reply(completion('{"answer": "b"}')),
+    )
+    engine = engine_for(server)
+    fmt = ResponseFormat("json_schema", schema=SCHEMA)
+
+    assert engine.send(Request.chat("q1", response_format=fmt)).text == '{"answer": "a"}'
+    assert engine.send(Request.chat("q2", response_format=fmt)).text == '{"answer": "b"}'
+
+    formats = [r.json["response_format"] for r in server.received]
+    assert formats[0]["type"] == "json_schema"
+    assert formats[1] == {"type": "json_object", "schema": SCHEMA}
+    assert formats[2] == {"type": "json_object", "schema": SCHEMA}  # remembered
+
+
+def test_plain_json_is_json_object(server: StubServer) -> None:
+    server.queue(json_reply(completion("{}")))
+
+    engine_for(server).send(Request.chat("q", response_format={"type": "json_object"}))
+
+    assert server.received[0].json["response_format"] == {"type": "json_object"}
+
+
+def test_grammar_goes_in_the_body_for_llama_cpp_servers(server: StubServer) -> None:
+    server.queue(json_reply(completion("yes")))
+    engine = get_engine("llamacpp/any", base_url=server.url + "/v1", retry=FAST_RETRY, cache=False)
+    assert engine.capabilities.grammar
+
+    engine.send(
+        Request.chat("q", response_format=ResponseFormat("grammar", grammar='root ::= "yes"'))
+    )
+
+    assert server.received[0].json["grammar"] == 'root ::= "yes"'
+    assert server.received[0].headers["authorization"] == "Bearer not-needed"
+
+
+def test_grammar_on_a_server_without_grammars_fails_before_sending(server: StubServer) -> None:
+    engine = engine_for(server)
+    assert not engine.capabilities.grammar
+
+    with pytest.raises(InvalidRequestError, match="grammar"):
+        engine.send(Request.chat("q", response_format=ResponseFormat("grammar", grammar="x")))
+
+    assert server.received == []
+
+
+# --------------------------------------------------------------------------- setup
+
+
+def test_openai_env_vars_are_honoured(server: StubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env-0123456789")
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    server.queue(json_reply(completion("hi")))
+
+    engine = get_engine("gpt-4o-mini", cache=False)
+
+    assert engine.generate("x") == "hi"
+    assert server.received[0].headers["authorization"] == "Bearer sk-from-env-0123456789"
+    assert server.received[0].json["model"] == "gpt-4o-mini"
+
+
+def test_official_openai_without_a_key_says_what_to_set() -> None:
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
+        get_engine("gpt-4o")
+
+
+def test_a_hosted_service_needs_its_own_key() -> None:
+    with pytest.raises(ConfigurationError, match="GROQ_API_KEY"):
+        get_engine("groq/llama-3.1-8b-instant")
+
+
+def test_openai_models_get_known_capabilities(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+
+    engine = get_engine("gpt-4o-mini")
+
+    assert engine.capabilities.max_context_tokens == 128_000
+    assert engine.capabilities.images and engine.capabilities.structured_output
+    assert engine.default_params == {"temperature": 0.0}
+    reasoning = get_engine("o3-mini")
+    assert "temperature" not in reasoning.default_params  # reasoning models refuse it
+
+
+def test_a_users_own_client_is_wrapped_without_being_changed(server: StubServer) -> None:
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="sk-user", max_retries=4)
+    server.default = Reply(500, b"down")
+    engine = ChatExternalClient(client, "their-model", retry=FAST_RETRY, cache=False)
+
+    with pytest.raises(ServerError):
+        engine.generate("x")
+
+    assert client.max_retries == 4  # theirs is untouched
+    assert len(server.received) == FAST_RETRY.max_attempts  # only our retry layer ran
+    assert server.received[0].json["model"] == "their-model"
+    client.close()
+
+
+def test_servers_with_the_same_model_name_do_not_share_cache_entries(tmp_path: object) -> None:
+    a = OpenAICompatibleEngine("m", base_url="http://127.0.0.1:1/v1", api_key="x")
+    b = OpenAICompatibleEngine("m", base_url="http://127.0.0.1:2/v1", api_key="x")
+
+    assert a.cache_namespace != b.cache_namespace
+
+
+def test_default_deadline_policy_is_sane() -> None:
+    policy = RetryPolicy()
+    assert policy.max_attempts >= 2 and policy.deadline_s and policy.timeout_s
