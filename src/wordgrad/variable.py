@@ -63,6 +63,16 @@ def new_reduce_group() -> ReduceGroup:
     return ReduceGroup(next(_reduce_ids))
 
 
+class GradientList(list["Variable"]):
+    """The feedback a variable received, in arrival order.
+
+    A list; ``add`` is kept for upstream-style custom operations, where gradients were a set.
+    """
+
+    def add(self, gradient: Variable) -> None:
+        self.append(gradient)
+
+
 class Backward:
     """A variable's backward function: given the variable (holding its feedback) and the
     backward engine, the feedback jobs for its inputs. Its name shows in graph pictures.
@@ -140,7 +150,7 @@ class Variable:
         self.predecessors: list[Variable] = list(dict.fromkeys(predecessors))
         self.requires_grad = requires_grad
         self.grad_fn: Backward | Callable[..., Any] | None = None
-        self.gradients: list[Variable] = []
+        self.gradients = GradientList()
         self.gradients_context: dict[Variable, GradientContext | None] = {}
         self._reduce_meta: list[ReduceGroup] = []
         self._lock = threading.Lock()
@@ -250,7 +260,7 @@ class Variable:
 
     def reset_gradients(self) -> None:
         """Forget all feedback (``optimizer.zero_grad()`` calls this)."""
-        self.gradients = []
+        self.gradients = GradientList()
         self.gradients_context = {}
         self._reduce_meta = []
 
@@ -324,7 +334,7 @@ class Variable:
             merged_text, requires_grad=False, role_description=members[0].role_description
         )
         kept.insert(first, merged)
-        self.gradients = kept
+        self.gradients = GradientList(kept)
         for member in members:
             self.gradients_context.pop(member, None)
         self.gradients_context[merged] = None

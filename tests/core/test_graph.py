@@ -147,7 +147,7 @@ def test_upstream_style_backward_context_still_runs() -> None:
 
     def backward(response: Variable, backward_engine: object) -> None:
         seen.append(backward_engine)
-        source.gradients.append(Variable("custom", requires_grad=False, role_description="fb"))
+        source.gradients.add(Variable("custom", requires_grad=False, role_description="fb"))
 
     out.set_grad_fn(tg.BackwardContext(backward, response=out))
     out.backward(engine)
