@@ -276,8 +276,8 @@ class EngineLM:
         # A user subclass may define __init__ without calling ours.
         if not getattr(self, "_configured", False):
             self.configure()
-            if not hasattr(self, "default_params"):
-                self.default_params = {}
+        if not hasattr(self, "default_params"):
+            self.default_params = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model_string={self.model_string!r})"

@@ -1,0 +1,209 @@
+"""``EngineLM``'s pipeline: users' own engines, concurrency and rate limits, defaults, context."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import wordgrad.engine.base as base
+from wordgrad.engine import EngineLM, RateLimiter, ScriptedEngine, track
+from wordgrad.errors import ContextLengthError, ServerError
+from wordgrad.executor import EXECUTOR, resolve
+from wordgrad.llm import Capabilities, Request
+
+
+class UpstreamStyle(EngineLM):
+    """What an upstream user writes: only ``generate``, returning a string."""
+
+    def __init__(self) -> None:  # deliberately does not call EngineLM.__init__
+        self.model_string = "my-own"
+        self.calls: list[tuple[Any, str | None, dict[str, Any]]] = []
+
+    def generate(self, prompt: Any, system_prompt: str | None = None, **kwargs: Any) -> str:
+        self.calls.append((prompt, system_prompt, kwargs))
+        return f"echo: {prompt}"
+
+    def __call__(self, prompt: Any, **kwargs: Any) -> str:
+        return self.generate(prompt, **kwargs)
+
+
+def test_an_upstream_style_engine_gets_the_cache_and_usage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORDGRAD_CACHE_DIR", str(tmp_path))
+    engine = UpstreamStyle()
+    request = Request.chat("hi", system_prompt="sys", temperature=0.5)
+
+    with track() as meter:
+        first = engine.send(request, purpose="backward")
+        second = engine.send(request, purpose="backward")
+
+    assert first.text == second.text == "echo: hi"
+    assert engine.calls == [("hi", "sys", {"temperature": 0.5})]  # the second came from the cache
+    assert second.cached
+    assert meter.by_engine["custom/my-own"].calls == 2
+    assert meter.by_purpose["backward"].cached_calls == 1
+    assert first.usage.estimated
+
+
+def test_an_upstream_style_engine_runs_through_the_executor() -> None:
+    engine = UpstreamStyle()
+    engine.configure(cache=False)
+    future = EXECUTOR.submit_request(
+        engine, lambda: Request.chat("x"), purpose="forward", label="test"
+    )
+    assert resolve(future).text == "echo: x"
+
+
+def test_an_upstream_style_engine_receives_images_as_bytes() -> None:
+    engine = UpstreamStyle()
+    engine.configure(cache=False)
+    engine.send(Request.chat(["look", b"\x89PNG...."]))
+    assert engine.calls[0][0] == ["look", b"\x89PNG...."]
+
+
+def test_generate_must_return_text() -> None:
+    class Broken(EngineLM):
+        def generate(self, prompt: Any, system_prompt: str | None = None, **kw: Any) -> str:
+            return 42  # type: ignore[return-value]
+
+    with pytest.raises(TypeError, match="must return a str"):
+        Broken(cache=False).send(Request.chat("x"))
+
+
+def test_an_engine_with_neither_method_says_what_to_implement() -> None:
+    with pytest.raises(NotImplementedError, match="complete"):
+        EngineLM(cache=False).send(Request.chat("x"))
+
+
+class Gauge(EngineLM):
+    """Records how many calls run at once."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("gauge", cache=False, **kwargs)
+        self.running = 0
+        self.peak = 0
+        self.lock = threading.Lock()
+
+    def generate(self, prompt: Any, system_prompt: str | None = None, **kw: Any) -> str:
+        with self.lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        time.sleep(0.05)
+        with self.lock:
+            self.running -= 1
+        return "ok"
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_max_concurrency_bounds_calls_in_flight(limit: int) -> None:
+    engine = Gauge(max_concurrency=limit)
+    threads = [
+        threading.Thread(target=engine.send, args=(Request.chat(f"q{i}"),)) for i in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert engine.peak == limit
+
+
+def test_without_a_limit_calls_overlap() -> None:
+    engine = Gauge()
+    threads = [
+        threading.Thread(target=engine.send, args=(Request.chat(f"q{i}"),)) for i in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert engine.peak > 1
+
+
+def test_max_concurrency_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        Gauge(max_concurrency=0)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_requests_per_minute_waits_for_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(base.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(base.time, "sleep", clock.sleep)
+    limiter = RateLimiter(requests_per_minute=3)
+
+    for _ in range(3):
+        limiter.acquire()
+    assert clock.sleeps == []  # three fit in the first minute
+    clock.now += 20
+    limiter.acquire()  # the fourth waits until the first leaves the window
+
+    assert sum(clock.sleeps) == pytest.approx(40)
+
+
+def test_engines_apply_their_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(base.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(base.time, "sleep", clock.sleep)
+    engine = ScriptedEngine(requests_per_minute=2)
+    for i in range(3):
+        engine.send(Request.chat(f"q{i}"))
+    assert sum(clock.sleeps) == pytest.approx(60)
+    with pytest.raises(ValueError):
+        RateLimiter(0)
+
+
+def test_retries_happen_inside_send() -> None:
+    replies: list[str | BaseException] = [ServerError("down", status=503), "ok"]
+    engine = ScriptedEngine(replies)
+    engine.retry = base.RetryPolicy(max_attempts=2, initial_backoff_s=0, max_backoff_s=0)
+    assert engine.send(Request.chat("x")).text == "ok"
+    assert len(engine.requests) == 2
+
+
+def test_engine_defaults_fill_what_the_request_leaves_unset() -> None:
+    engine = ScriptedEngine(temperature=0.0, max_tokens=64, logprobs=True)
+    engine.send(Request.chat("a"))
+    engine.send(Request.chat("b", temperature=0.9, logprobs=False))
+
+    first, second = engine.requests
+    assert (first.temperature, first.max_tokens, dict(first.extra)) == (0.0, 64, {"logprobs": True})
+    assert (second.temperature, second.max_tokens) == (0.9, 64)
+    assert dict(second.extra) == {"logprobs": False}
+
+
+def test_a_prompt_too_long_for_the_window_fails_before_sending() -> None:
+    engine = ScriptedEngine(capabilities=Capabilities(max_context_tokens=10))
+    with pytest.raises(ContextLengthError, match="about 25 tokens"):
+        engine.send(Request.chat("x" * 100))
+    assert engine.requests == []
+
+
+def test_capabilities_can_be_set_by_the_user() -> None:
+    engine = ScriptedEngine()
+    engine.capabilities = Capabilities(structured_output=True, images=True)
+    assert engine.capabilities.images
+
+
+def test_agenerate_and_call() -> None:
+    engine = ScriptedEngine(lambda request: request.prompt.upper())
+    assert asyncio.run(engine.agenerate("abc")) == "ABC"
+    assert engine("def") == "DEF"
+    assert engine.requests[0].system_prompt == base.DEFAULT_SYSTEM_PROMPT
