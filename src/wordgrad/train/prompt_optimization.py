@@ -1,0 +1,474 @@
+"""Prompt optimization as in the paper: a system prompt trained on minibatches, kept honest by
+validation.
+
+Each step takes a minibatch of training questions, runs the model with the current prompt,
+scores each answer (the score is the loss), passes the textual feedback back to the prompt and
+lets TGD rewrite it. With validation on, the new prompt is then scored on the validation split;
+when it scores *lower* than the prompt it replaced, the old prompt is restored (a tie keeps the
+new one). Epochs reshuffle the training split; the paper stops each epoch after 4 steps
+(``steps_per_epoch``), giving 3 x 4 = 12 updates with its settings (batch 3, seed 42).
+
+At the start the initial prompt is scored on validation (and test); at the end the final prompt
+is, and both are reported with 95% bootstrap intervals and a paired test on the same examples.
+
+Everything runs inside a :class:`~wordgrad.train.runs.Run`: each step's events and a checkpoint
+(prompt, optimizer state with its memory, epoch and batch position, the shuffling RNG's state,
+validation scores, usage so far) are committed together, so a killed run continues exactly where
+it stopped when started again with the same run directory.
+
+::
+
+    from wordgrad.train import PromptOptimizationConfig, optimize_prompt
+    results = optimize_prompt(PromptOptimizationConfig(model="gpt-4o-mini"), "runs/bbh")
+    print(results["val"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import wordgrad as tg
+from wordgrad.config import max_concurrency as concurrency_limit
+from wordgrad.engine import get_engine
+from wordgrad.engine.base import EngineLM
+from wordgrad.tasks import DataLoader, Metric, load_task
+from wordgrad.train.evaluate import (
+    EvalFn,
+    Example,
+    accuracy_summary,
+    answer_variable,
+    evaluate,
+    format_comparison,
+    judge,
+    paired_summary,
+    question_variable,
+    score_of,
+)
+from wordgrad.train.progress import Reporter, SilentReporter
+from wordgrad.train.runs import Budget, Run
+
+PROMPT_ROLE = (
+    "system prompt of a language model answering the task's questions: the strategy it should "
+    "follow and the format of its final answer"
+)
+
+
+@dataclass(frozen=True)
+class PromptOptimizationConfig:
+    """What a prompt-optimization run computes; saved as the run's ``config.json``.
+
+    Defaults are the paper's settings (BBH object counting, batch 3, 3 epochs of 4 steps,
+    seed 42, validation that reverts worse prompts), except the engines: the embedded local
+    model by default, so it runs without keys.
+
+    Args:
+        task: a :func:`~wordgrad.tasks.load_task` name.
+        model: the engine that answers questions (the forward engine).
+        backward_model: the engine that writes feedback, updates the prompt and judges answers
+            when the metric needs a judge (default: ``model``).
+        batch_size: training questions per step.
+        max_epochs: passes over the (shuffled) training split.
+        steps_per_epoch: stop each epoch after this many steps (``None``: use every batch).
+        steps: stop after this many steps in total (``None``: no limit beyond epochs).
+        seed: seeds the shuffling of the training split.
+        validation: revert an update that lowers validation accuracy.
+        train_size / val_size / test_size: use only the first this many examples of a split
+            (``None``: all; ``test_size=0`` skips the test evaluation).
+        metric: ``"default"``, ``"exact"`` or ``"llm"`` (see :mod:`wordgrad.tasks`).
+        starting_prompt: the initial prompt (default: the task's own description).
+        gradient_memory / momentum_window: TGD's options.
+    """
+
+    task: str = "BBH_object_counting"
+    model: str = "local"
+    backward_model: str | None = None
+    batch_size: int = 3
+    max_epochs: int = 3
+    steps_per_epoch: int | None = 4
+    steps: int | None = None
+    seed: int = 42
+    validation: bool = True
+    train_size: int | None = None
+    val_size: int | None = None
+    test_size: int | None = None
+    metric: Metric = "default"
+    starting_prompt: str | None = None
+    gradient_memory: int = 0
+    momentum_window: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("steps_per_epoch", "steps", "train_size", "val_size", "test_size"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class _Data:
+    train: list[Example]
+    val: list[Example]
+    test: list[Example]
+    eval_fn: EvalFn
+    starting_prompt: str
+
+
+def _first(items: Sequence[Any], size: int | None) -> list[Example]:
+    chosen = items if size is None else items[:size]
+    return [(str(x), str(y)) for x, y in chosen]
+
+
+class PromptOptimization:
+    """The training loop; :func:`optimize_prompt` is the short way to run it.
+
+    Args:
+        config: what to compute.
+        run_dir: the run's directory; an existing run of the same config is continued.
+        data_dir: where task data is read first (default ``$WORDGRAD_DATA``).
+        forward_engine / backward_engine: engine objects to use instead of the names in
+            ``config`` (the names stay in the config as labels).
+        max_concurrency: at most this many LLM calls at once.
+        budget: stop before a step would exceed these token / cost limits.
+        force: discard a run of other settings in ``run_dir`` and start over.
+        reporter: where progress goes (default: nowhere).
+    """
+
+    kind = "prompt"
+
+    def __init__(
+        self,
+        config: PromptOptimizationConfig,
+        run_dir: str | os.PathLike[str],
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        forward_engine: EngineLM | None = None,
+        backward_engine: EngineLM | None = None,
+        max_concurrency: int | None = None,
+        budget: Budget | None = None,
+        force: bool = False,
+        reporter: Reporter | None = None,
+    ) -> None:
+        self.config = config
+        self.run_dir = run_dir
+        self.data_dir = data_dir
+        self._forward = forward_engine
+        self._backward = backward_engine
+        self.max_concurrency = max_concurrency
+        self.budget = budget
+        self.force = force
+        self.reporter = reporter or SilentReporter()
+
+    # ------------------------------------------------------------------ set-up
+
+    def _engines(self) -> tuple[EngineLM, EngineLM]:
+        forward = self._forward or get_engine(self.config.model)
+        backward_name = self.config.backward_model or self.config.model
+        backward = self._backward or (
+            forward if backward_name == self.config.model else get_engine(backward_name)
+        )
+        return forward, backward
+
+    def _data(self, judge_engine: EngineLM) -> _Data:
+        c = self.config
+        train, val, test, eval_fn = load_task(
+            c.task, evaluation_api=judge_engine, metric=c.metric, data_dir=self.data_dir
+        )
+        describe = getattr(train, "get_task_description", None)
+        starting = c.starting_prompt or (describe() if describe else "")
+        if not starting:
+            raise ValueError(f"task {c.task!r} has no default prompt; give starting_prompt")
+        return _Data(
+            _first(train, c.train_size),
+            _first(val, c.val_size),
+            _first(test, c.test_size),
+            eval_fn,
+            starting,
+        )
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self) -> dict[str, Any]:
+        """Run (or continue) to the end; returns the results (also in ``results.json``).
+
+        Raises :class:`~wordgrad.train.runs.RunStopped` on Ctrl-C or when the budget stops it.
+        """
+        with Run(
+            self.run_dir,
+            kind=self.kind,
+            config=self.config.as_dict(),
+            force=self.force,
+            budget=self.budget,
+        ) as run:
+            if run.results is not None:
+                self.reporter.message(f"run already completed; results in {run.path}")
+                return run.results
+            limit = self.max_concurrency or tg.get_max_concurrency()
+            with concurrency_limit(limit):
+                return self._run(run)
+
+    def _run(self, run: Run) -> dict[str, Any]:
+        c = self.config
+        forward, backward = self._engines()
+        data = self._data(backward)
+        prompt = tg.Variable(data.starting_prompt, requires_grad=True, role_description=PROMPT_ROLE)
+        model = tg.BlackboxLLM(forward, prompt)
+        optimizer = tg.TGD(
+            [prompt],
+            engine=backward,
+            gradient_memory=c.gradient_memory,
+            momentum_window=c.momentum_window,
+            on_parse_error="record",
+        )
+        state = _LoopState.start(c.seed)
+        if run.checkpoint is None:
+            self.reporter.message(f"run directory: {run.path}")
+            state.val_initial = self.evaluate_split(run, model, data, "val", "initial", 0)
+            state.val_current = list(state.val_initial)
+            state.test_initial = self.evaluate_split(run, model, data, "test", "initial", 0)
+            run.commit(0, state.to_json(prompt, optimizer))
+        else:
+            self.reporter.message(f"resuming {run.path} after step {run.last_step}")
+            state = _LoopState.from_json(run.checkpoint, prompt, optimizer, c, len(data.train))
+
+        trainer = _Trainer(self, run, model, prompt, optimizer, data, backward)
+        while (batch := state.next_batch(c, len(data.train))) is not None:
+            run.check_budget(state.step)
+            trainer.step(state, batch)
+            run.commit(state.step, state.to_json(prompt, optimizer))
+
+        return self._finish(run, model, prompt, data, state)
+
+    def evaluate_split(
+        self, run: Run, model: tg.BlackboxLLM, data: _Data, split: str, label: str, step: int
+    ) -> list[float]:
+        """Score ``model`` on a split; records an ``evaluation`` event; [] for an empty split."""
+        examples = {"train": data.train, "val": data.val, "test": data.test}[split]
+        if not examples:
+            return []
+        scores = evaluate(
+            model,
+            examples,
+            data.eval_fn,
+            reporter=self.reporter,
+            description=f"{split} ({label})",
+        )
+        summary = accuracy_summary(scores)
+        run.emit("evaluation", step, split=split, label=label, scores=scores, **summary)
+        return scores
+
+    def _finish(
+        self,
+        run: Run,
+        model: tg.BlackboxLLM,
+        prompt: tg.Variable,
+        data: _Data,
+        state: _LoopState,
+    ) -> dict[str, Any]:
+        c = self.config
+        if not c.validation:  # the current prompt was never scored on validation
+            state.val_current = self.evaluate_split(run, model, data, "val", "final", 0)
+        test_final = self.evaluate_split(run, model, data, "test", "final", 0)
+        results: dict[str, Any] = {
+            "kind": self.kind,
+            "task": c.task,
+            "steps": state.step,
+            "initial_prompt": data.starting_prompt,
+            "final_prompt": prompt.text,
+            "val": paired_summary(state.val_initial, state.val_current),
+        }
+        if data.test:
+            results["test"] = paired_summary(state.test_initial, test_final)
+        final = run.finish(results)
+        for split in ("val", "test"):
+            if split in final:
+                self.reporter.message(format_comparison(split, final[split]))
+        return final
+
+
+@dataclass
+class _LoopState:
+    """Where the loop is; everything in it goes into each checkpoint."""
+
+    rng: random.Random
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    epoch_rng_state: Any = None
+    batches: list[list[int]] | None = None
+    val_initial: list[float] = dataclasses.field(default_factory=list)
+    val_current: list[float] = dataclasses.field(default_factory=list)
+    test_initial: list[float] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def start(cls, seed: int) -> _LoopState:
+        return cls(rng=random.Random(seed))
+
+    def next_batch(self, c: PromptOptimizationConfig, train_size: int) -> list[int] | None:
+        """The training indices of the next step, or None when the run is done."""
+        while c.steps is None or self.step < c.steps:
+            if self.epoch >= c.max_epochs or train_size == 0:
+                return None
+            if self.batches is None:
+                self.epoch_rng_state = self.rng.getstate()
+                self.batches = _epoch_batches(self.rng, c, train_size)
+            limit = len(self.batches)
+            if c.steps_per_epoch is not None:
+                limit = min(limit, c.steps_per_epoch)
+            if self.batch_in_epoch < limit:
+                return self.batches[self.batch_in_epoch]
+            self.epoch, self.batch_in_epoch, self.batches = self.epoch + 1, 0, None
+        return None
+
+    def to_json(self, prompt: tg.Variable, optimizer: tg.TGD) -> dict[str, Any]:
+        version, internal, gauss = self.epoch_rng_state or self.rng.getstate()
+        return {
+            "prompt": prompt.text,
+            "optimizer": optimizer.state_dict(),
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "epoch_rng_state": [version, list(internal), gauss],
+            "epoch_started": self.batches is not None,
+            "val_initial": self.val_initial,
+            "val_current": self.val_current,
+            "test_initial": self.test_initial,
+        }
+
+    @classmethod
+    def from_json(
+        cls,
+        saved: Mapping[str, Any],
+        prompt: tg.Variable,
+        optimizer: tg.TGD,
+        config: PromptOptimizationConfig,
+        train_size: int,
+    ) -> _LoopState:
+        """The state saved by :meth:`to_json`; also restores the prompt and the optimizer."""
+        prompt.set_value(saved["prompt"])
+        optimizer.load_state_dict(saved["optimizer"])
+        version, internal, gauss = saved["epoch_rng_state"]
+        rng = random.Random()
+        rng.setstate((version, tuple(internal), gauss))
+        state = cls(
+            rng=rng,
+            step=int(saved["step"]),
+            epoch=int(saved["epoch"]),
+            batch_in_epoch=int(saved["batch_in_epoch"]),
+            val_initial=list(saved["val_initial"]),
+            val_current=list(saved["val_current"]),
+            test_initial=list(saved["test_initial"]),
+        )
+        if saved["epoch_started"]:  # draw the epoch's order again from the state it began with
+            state.epoch_rng_state = rng.getstate()
+            state.batches = _epoch_batches(rng, config, train_size)
+        return state
+
+
+def _epoch_batches(
+    rng: random.Random, config: PromptOptimizationConfig, train_size: int
+) -> list[list[int]]:
+    """One epoch's minibatches of training indices, shuffled by ``rng`` (which advances)."""
+    return list(DataLoader(list(range(train_size)), config.batch_size, True, rng))
+
+
+class _Trainer:
+    """One training step: forward, loss, backward, update, validation (and revert)."""
+
+    def __init__(
+        self,
+        loop: PromptOptimization,
+        run: Run,
+        model: tg.BlackboxLLM,
+        prompt: tg.Variable,
+        optimizer: tg.TGD,
+        data: _Data,
+        backward_engine: EngineLM,
+    ) -> None:
+        self.loop, self.run, self.model, self.prompt = loop, run, model, prompt
+        self.optimizer, self.data, self.backward_engine = optimizer, data, backward_engine
+
+    def step(self, state: _LoopState, indices: list[int]) -> None:
+        step = state.step + 1
+        examples = [self.data.train[i] for i in indices]
+        self.optimizer.zero_grad()
+        predictions, losses = [], []
+        for question, answer in examples:
+            x = question_variable(question)
+            prediction = self.model(x)
+            predictions.append(prediction)
+            losses.append(judge(self.data.eval_fn, x, answer_variable(answer), prediction))
+        scores = [score_of(self.data.eval_fn, loss) for loss in losses]
+        self.run.emit(
+            "forward",
+            step,
+            epoch=state.epoch,
+            indices=indices,
+            predictions=[p.text for p in predictions],
+            scores=scores,
+        )
+        self.run.emit("loss", step, values=[loss.text for loss in losses])
+        tg.sum(losses).backward(self.backward_engine)
+        feedback = [g.text for g in self.prompt.gradients]
+        self.run.emit(
+            "backward",
+            step,
+            feedback=[{"parameter": self.prompt.role_description, "text": t} for t in feedback],
+        )
+
+        old_value = self.prompt.text
+        errors_before = len(self.optimizer.parse_errors)
+        self.optimizer.step()
+        new_value = self.prompt.text
+        parse_errors = [str(e) for e in self.optimizer.parse_errors[errors_before:]]
+
+        decision, val_before, val_after = "unchanged", _mean(state.val_current), None
+        if new_value != old_value:
+            decision = "kept"
+            if self.loop.config.validation and self.data.val:
+                scores_after = self.loop.evaluate_split(
+                    self.run, self.model, self.data, "val", f"step {step}", step
+                )
+                val_after = _mean(scores_after)
+                if val_before is not None and val_after is not None and val_after < val_before:
+                    self.prompt.set_value(old_value)
+                    decision = "reverted"
+                else:
+                    state.val_current = scores_after
+        self.run.emit(
+            "step",
+            step,
+            epoch=state.epoch,
+            parameter=self.prompt.role_description,
+            old_value=old_value,
+            new_value=new_value,
+            feedback=feedback,
+            decision=decision,
+            val_before=val_before,
+            val_after=val_after,
+            parse_errors=parse_errors,
+        )
+        shown = "" if val_after is None else f", validation {val_before:.3f} -> {val_after:.3f}"
+        self.loop.reporter.message(f"step {step}: update {decision}{shown}")
+        state.step, state.batch_in_epoch = step, state.batch_in_epoch + 1
+
+
+def _mean(scores: Sequence[float]) -> float | None:
+    return sum(scores) / len(scores) if scores else None
+
+
+def optimize_prompt(
+    config: PromptOptimizationConfig | None = None,
+    run_dir: str | os.PathLike[str] = "runs/prompt",
+    **options: Any,
+) -> dict[str, Any]:
+    """Run (or continue) a prompt optimization; see :class:`PromptOptimization` for options."""
+    return PromptOptimization(config or PromptOptimizationConfig(), run_dir, **options).run()

@@ -1,0 +1,46 @@
+"""A plugin for the ``wordgrad`` command line: registers ``scripted-train``, a scripted engine.
+
+Loaded with ``--plugin tests.train.scripted_plugin`` (or ``WORDGRAD_PLUGINS``). Every reply
+depends only on its request, through a hash, so concurrent calls give the same results in any
+order: answers are right or wrong by hash, feedback and rewritten prompts vary with their input,
+and validation therefore sometimes keeps and sometimes reverts an update.
+``WORDGRAD_TEST_LATENCY`` (seconds) slows each call down, so a signal can land mid-step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from wordgrad.engine import ScriptedEngine, register_engine
+from wordgrad.llm import Request
+
+ENGINE_NAME = "scripted-train"
+
+
+def _hash(*texts: str) -> int:
+    return int(hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:12], 16)
+
+
+def script(request: Request) -> str:
+    system = request.system_prompt or ""
+    prompt = request.prompt
+    h = _hash(system, prompt)
+    if system.startswith("You revise"):
+        return (
+            f"<IMPROVED_VARIABLE>Count each object one by one (plan {h % 1000}), add the "
+            "counts, and end with 'Answer: $VALUE'.</IMPROVED_VARIABLE>"
+        )
+    if "How many" in prompt or "how many" in prompt:
+        return f"I count the items. Answer: {h % 9}"
+    if "A) " in prompt and "B) " in prompt and "Answer:" not in system:
+        return f"Reasoning {h % 7}. Answer: {'ABCD'[h % 4]}"
+    return f"Feedback {h % 1000}: list the objects first and check the final count."
+
+
+def build(**kwargs: object) -> ScriptedEngine:
+    latency = float(os.environ.get("WORDGRAD_TEST_LATENCY", "0"))
+    return ScriptedEngine(script, model_string=ENGINE_NAME, latency_s=latency)
+
+
+register_engine(ENGINE_NAME, build)
