@@ -36,16 +36,16 @@ def feedback_jobs(
     for variable in dict.fromkeys(inputs):
         if not variable.requires_grad:
             continue
-        fields = {
-            "output_role": output.role_description,
-            "conversation": conversation,
-            "role": variable.role_description,
-            "value": _shown_value(variable, conversation),
-        }
+        objective = {"output_role": output.role_description, "conversation": conversation}
         if criticism:
-            user = prompts.render("gradient.output_criticized", fields, criticism=criticism)
+            user = prompts.render("gradient.output_criticized", objective, criticism=criticism)
         else:
-            user = prompts.render("gradient.objective_is_output", fields)
+            user = prompts.render("gradient.objective_is_output", objective)
+        user += "\n\n" + prompts.render(
+            "gradient.ask",
+            role=variable.role_description,
+            value=_shown_value(variable, conversation),
+        )
         if examples:
             user += prompts.render("gradient.examples", examples="\n".join(examples))
         request = Request(

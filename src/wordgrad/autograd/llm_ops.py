@@ -124,21 +124,29 @@ class LLMCall(Function):
         self, input_variable: Variable, response_role_description: str | None = None
     ) -> Variable:
         """The model's reply to ``input_variable`` (pending until it arrives)."""
+        return self._send(
+            lambda: _prompt_of(input_variable), [input_variable], response_role_description
+        )
+
+    def _send(
+        self,
+        prompt: Callable[[], str | list[str | bytes]],
+        inputs: Sequence[Variable],
+        response_role_description: str | None,
+        examples: Sequence[str] = (),
+    ) -> Variable:
+        """Ask the engine with ``prompt()`` (built once ``inputs`` are ready) and this call's
+        system prompt; feedback later flows to the system prompt and ``inputs``."""
         engine = self.engine
-
-        def build() -> Request:
-            value = input_variable.value
-            prompt = value if isinstance(value, str) else [value]
-            return engine.build_request(prompt, self._system_text())
-
         return call_llm(
             engine,
-            build=build,
-            inputs=self._inputs(input_variable),
+            build=lambda: engine.build_request(prompt(), self._system_text()),
+            inputs=self._inputs(*inputs),
             role_description=response_role_description or prompts.render("role.llm_output"),
             purpose=self.purpose,
             name=type(self).__name__,
             conversation=render_llm_conversation,
+            examples=examples,
         )
 
 
@@ -175,21 +183,14 @@ class FormattedLLMCall(LLMCall):
             raise InvalidInputError(
                 f"inputs must have exactly the fields {sorted(self.fields)}, got {sorted(inputs)}"
             )
-        engine = self.engine
-        ordered = [inputs[name] for name in self.fields]
 
-        def build() -> Request:
-            prompt = self.format_string.format_map({k: v.text for k, v in inputs.items()})
-            return engine.build_request(prompt, self._system_text())
+        def prompt() -> str:
+            return self.format_string.format_map({k: v.text for k, v in inputs.items()})
 
-        return call_llm(
-            engine,
-            build=build,
-            inputs=self._inputs(*ordered),
-            role_description=response_role_description or prompts.render("role.llm_output"),
-            purpose=self.purpose,
-            name=type(self).__name__,
-            conversation=render_llm_conversation,
+        return self._send(
+            prompt,
+            [inputs[name] for name in self.fields],
+            response_role_description,
         )
 
 
@@ -202,21 +203,19 @@ class LLMCall_with_in_context_examples(LLMCall):
         response_role_description: str | None = None,
         in_context_examples: Sequence[str] | None = None,
     ) -> Variable:
-        engine = self.engine
-
-        def build() -> Request:
-            return engine.build_request(input_variable.text, self._system_text())
-
-        return call_llm(
-            engine,
-            build=build,
-            inputs=self._inputs(input_variable),
-            role_description=response_role_description or prompts.render("role.llm_output"),
-            purpose=self.purpose,
-            name=type(self).__name__,
-            conversation=render_llm_conversation,
+        """The model's reply; its feedback writer is shown ``in_context_examples``."""
+        return self._send(
+            lambda: _prompt_of(input_variable),
+            [input_variable],
+            response_role_description,
             examples=list(in_context_examples or []),
         )
+
+
+def _prompt_of(variable: Variable) -> str | list[str | bytes]:
+    """A variable's value as a prompt: text as it is, an image as a one-part list."""
+    value = variable.value
+    return value if isinstance(value, str) else [value]
 
 
 def _check_variables(variables: Sequence[object]) -> None:

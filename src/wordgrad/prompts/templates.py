@@ -79,13 +79,7 @@ of the program: it is what the program is judged by.
 <OBJECTIVE>
 Make the output better by the standard it states or implies. If the output is a critique, \
 the goal is a variable that the critique would no longer find fault with.
-</OBJECTIVE>
-
-Explain how to change this variable to reach the objective:
-<ROLE>{role}</ROLE>
-<VARIABLE>
-{value}
-</VARIABLE>"""
+</OBJECTIVE>"""
 
 # The output was used further on and received criticism there: pass it back to this input.
 TEMPLATES["gradient.output_criticized"] = """\
@@ -99,8 +93,10 @@ the program, and it received this criticism:
 
 <OBJECTIVE>
 Change the variable so that the step's output no longer deserves the criticism above.
-</OBJECTIVE>
+</OBJECTIVE>"""
 
+# Ends every feedback request: the variable the feedback is for.
+TEMPLATES["gradient.ask"] = """\
 Explain how to change this variable to reach the objective:
 <ROLE>{role}</ROLE>
 <VARIABLE>
