@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from wordgrad import prompts
-from wordgrad.autograd import FormattedLLMCall, LLMCall, Module
+from wordgrad.autograd import FormattedLLMCall, LLMCall, Module, OrderedFieldsMultimodalLLMCall
 from wordgrad.engine.base import EngineLM
 from wordgrad.errors import InvalidInputError
 from wordgrad.prompts import TEMPLATES
@@ -161,6 +161,40 @@ class MultiChoiceTestTime(_Evaluation):
             },
             response_role_description=role,
         )
+
+
+class ImageQALoss(_Evaluation):
+    """An LLM checks an answer to a question about an image (needs an engine that takes images)."""
+
+    FIELDS = ("Evaluation Instruction", "Question", "Image", "Answer")
+
+    def __init__(
+        self,
+        evaluation_instruction: Variable | str,
+        engine: EngineLM | str | None = None,
+        system_prompt: Variable | str | None = None,
+    ) -> None:
+        self.evaluation_instruction = _frozen(
+            evaluation_instruction, "loss.multifield_instruction_role"
+        )
+        self.system_prompt = _frozen(
+            system_prompt if system_prompt is not None else TEMPLATES["loss.image_qa_system"],
+            "role.evaluation_prompt",
+        )
+        self.llm_call = OrderedFieldsMultimodalLLMCall(engine, self.FIELDS, self.system_prompt)
+        self.llm_call.purpose = "evaluation"
+        self._prompt_variables = (self.evaluation_instruction, self.system_prompt)
+
+    def forward(self, image: Variable, question: Variable | str, response: Variable) -> Variable:
+        """The critique of ``response`` as an answer to ``question`` about ``image``."""
+        fields = dict(
+            zip(
+                self.FIELDS,
+                (self.evaluation_instruction, _frozen(question, "role.llm_input"), image, response),
+            )
+        )
+        role = prompts.render("role.evaluation", role=response.role_description)
+        return self.llm_call(fields, response_role_description=role)
 
 
 def _escape_braces(text: str) -> str:

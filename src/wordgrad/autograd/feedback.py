@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from wordgrad import prompts
 from wordgrad.graph import GradientJob
-from wordgrad.llm import Message, Request
+from wordgrad.llm import ContentPart, ImagePart, Message, Request
 from wordgrad.variable import GradientContext, Variable, deliver_gradient
 
 LONG_VALUE_CHARS = 400
@@ -24,11 +24,13 @@ def feedback_jobs(
     inputs: Sequence[Variable],
     *,
     examples: Sequence[str] = (),
+    images: Sequence[ImagePart] = (),
 ) -> list[GradientJob]:
     """One feedback request per distinct trainable input of the call that produced ``output``.
 
     Without feedback on the output, the output is taken to be an end result (e.g. a loss) and
     the request asks how to improve what it measures; otherwise it passes the criticism back.
+    ``images`` (those the call was shown) are attached to each request, before its text.
     """
     criticism = output.get_gradient_text().strip()
     groups = list(output._reduce_meta)
@@ -48,8 +50,9 @@ def feedback_jobs(
         )
         if examples:
             user += prompts.render("gradient.examples", examples="\n".join(examples))
+        content: str | tuple[ContentPart, ...] = (*images, user) if images else user
         request = Request(
-            (Message("system", prompts.render("gradient.system")), Message("user", user))
+            (Message("system", prompts.render("gradient.system")), Message("user", content))
         )
         context = GradientContext(
             context=conversation,

@@ -18,7 +18,7 @@ from wordgrad.engine.base import EngineLM
 from wordgrad.errors import InvalidInputError
 from wordgrad.executor import EXECUTOR, derive
 from wordgrad.graph import GradientJob, is_grad_enabled
-from wordgrad.llm import Engine, Purpose, Request
+from wordgrad.llm import Engine, ImagePart, Purpose, Request
 from wordgrad.variable import Backward, Variable
 
 
@@ -36,15 +36,12 @@ def call_llm(
     role_description: str,
     purpose: Purpose,
     name: str,
-    conversation: Callable[[Request, Variable], str],
     examples: Sequence[str] = (),
 ) -> Variable:
     """Send ``build()`` once ``inputs`` are ready; return the pending output variable.
 
     The output can receive feedback (as upstream, so an answer can itself be optimized) unless
     graph recording is off (``tg.no_grad()``).
-
-    ``conversation(request, output)`` renders the call for the feedback writer.
     """
     sent = _SentRequest()
 
@@ -70,7 +67,13 @@ def call_llm(
     def jobs(out: Variable, _: Engine) -> list[GradientJob]:
         out.get_value()  # waits for the forward call; re-raises its error, naming the node
         assert sent.request is not None
-        return feedback_jobs(out, conversation(sent.request, out), inputs, examples=examples)
+        return feedback_jobs(
+            out,
+            render_llm_conversation(sent.request, out),
+            inputs,
+            examples=examples,
+            images=_images_in(sent.request),
+        )
 
     if output.requires_grad:
         output.grad_fn = Backward(name, jobs)
@@ -78,13 +81,33 @@ def call_llm(
 
 
 def render_llm_conversation(request: Request, output: Variable) -> str:
-    """The call as the feedback writer sees it: system prompt, input and output."""
+    """The call as the feedback writer sees it: system prompt, input and output.
+
+    Images in the input show as numbered placeholders; the images themselves travel with the
+    feedback request.
+    """
+    content = request.messages[-1].content
+    if isinstance(content, str):
+        shown = content
+    else:
+        images = iter(range(1, len(content) + 1))
+        shown = "\n".join(
+            part
+            if isinstance(part, str)
+            else prompts.render("gradient.image_placeholder", index=next(images))
+            for part in content
+        )
     return prompts.render(
         "gradient.llm_call",
         system_prompt=request.system_prompt or "(none)",
-        input=request.prompt,
+        input=shown,
         output=output.text,
     )
+
+
+def _images_in(request: Request) -> list[ImagePart]:
+    content = request.messages[-1].content
+    return [] if isinstance(content, str) else [p for p in content if isinstance(p, ImagePart)]
 
 
 class LLMCall(Function):
@@ -145,7 +168,6 @@ class LLMCall(Function):
             role_description=response_role_description or prompts.render("role.llm_output"),
             purpose=self.purpose,
             name=type(self).__name__,
-            conversation=render_llm_conversation,
             examples=examples,
         )
 

@@ -54,6 +54,9 @@ TEMPLATES["gradient.llm_call"] = """\
 {output}
 </OUTPUT>"""
 
+# Stands for an image of a call's input when the call is shown as text (the image is attached).
+TEMPLATES["gradient.image_placeholder"] = "[image {index}, attached above]"
+
 # The same for a Python function (StringBasedFunction).
 TEMPLATES["gradient.function_call"] = """\
 <FUNCTION>
@@ -234,6 +237,11 @@ TEMPLATES["optimizer.repair"] = """\
 I could not find the new text in your reply. {reply_instruction} Send only that, with the \
 complete new text of the variable."""
 
+# ---------------------------------------------------------------------------- multimodal calls
+
+# One text field of an OrderedFieldsMultimodalLLMCall (images are sent as they are).
+TEMPLATES["multimodal.field"] = "{field}: {value}"
+
 # ---------------------------------------------------------------------------- losses
 
 TEMPLATES["loss.multifield_system"] = """\
@@ -259,3 +267,7 @@ Question:
 
 Proposed solution:
 {prediction}"""
+
+TEMPLATES["loss.image_qa_system"] = """\
+You check answers to questions about images. Compare the answer with what the image shows and \
+with the question, and point out concretely what is wrong or missing. Be brief."""
