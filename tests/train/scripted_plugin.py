@@ -4,18 +4,24 @@ Loaded with ``--plugin tests.train.scripted_plugin`` (or ``WORDGRAD_PLUGINS``). 
 depends only on its request, through a hash, so concurrent calls give the same results in any
 order: answers are right or wrong by hash, feedback and rewritten prompts vary with their input,
 and validation therefore sometimes keeps and sometimes reverts an update.
-``WORDGRAD_TEST_LATENCY`` (seconds) slows each call down, so a signal can land mid-step.
+``WORDGRAD_TEST_LATENCY`` (seconds) slows each call down. With ``WORDGRAD_TEST_HANG_AT=N`` and
+``WORDGRAD_TEST_MARKER=path``, the N-th optimizer request creates ``path`` and then never
+returns: the process is then certainly in the middle of step N, waiting for a signal.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import time
+from pathlib import Path
 
 from wordgrad.engine import ScriptedEngine, register_engine
 from wordgrad.llm import Request
 
 ENGINE_NAME = "scripted-train"
+_updates = itertools.count(1)
 
 
 def _hash(*texts: str) -> int:
@@ -27,6 +33,7 @@ def script(request: Request) -> str:
     prompt = request.prompt
     h = _hash(system, prompt)
     if system.startswith("You revise"):
+        _maybe_hang()
         return (
             f"<IMPROVED_VARIABLE>Count each object one by one (plan {h % 1000}), add the "
             "counts, and end with 'Answer: $VALUE'.</IMPROVED_VARIABLE>"
@@ -36,6 +43,13 @@ def script(request: Request) -> str:
     if "A) " in prompt and "B) " in prompt and "Answer:" not in system:
         return f"Reasoning {h % 7}. Answer: {'ABCD'[h % 4]}"
     return f"Feedback {h % 1000}: list the objects first and check the final count."
+
+
+def _maybe_hang() -> None:
+    hang_at = os.environ.get("WORDGRAD_TEST_HANG_AT")
+    if hang_at is not None and next(_updates) == int(hang_at):
+        Path(os.environ["WORDGRAD_TEST_MARKER"]).touch()
+        time.sleep(3600)
 
 
 def build(**kwargs: object) -> ScriptedEngine:

@@ -86,12 +86,24 @@ def accuracy_summary(scores: Sequence[float]) -> dict[str, Any]:
     return {"accuracy": mean, "ci_low": low, "ci_high": high, "n": len(scores)}
 
 
-def paired_summary(before: Sequence[float], after: Sequence[float]) -> dict[str, Any]:
-    """Before/after on the same examples: both summaries, the difference and the paired test."""
+def paired_summary(
+    before: Sequence[float],
+    after: Sequence[float],
+    *,
+    name: str,
+    before_label: str = "before",
+    after_label: str = "after",
+) -> dict[str, Any]:
+    """Before/after on the same examples: both summaries, the difference and the paired test.
+
+    ``name`` ("validation") and the labels ("zero-shot", "majority vote") are for printing.
+    """
+    labels = {"name": name, "before_label": before_label, "after_label": after_label}
     if not before:
-        return {"before": accuracy_summary([]), "after": accuracy_summary([])}
+        return {**labels, "before": accuracy_summary([]), "after": accuracy_summary([])}
     comparison = compare_paired(before, after)
     return {
+        **labels,
         "before": accuracy_summary(before),
         "after": accuracy_summary(after),
         "difference": comparison.difference.mean,
@@ -113,11 +125,17 @@ def format_accuracy(summary: Mapping[str, Any]) -> str:
     )
 
 
-def format_comparison(name: str, comparison: Mapping[str, Any]) -> str:
-    """Two lines: before and after with intervals, then the difference and its paired test."""
+def format_comparison(comparison: Mapping[str, Any]) -> str:
+    """Before and after with their intervals, then the difference and its paired test."""
+    name, before, after = (
+        comparison["name"],
+        comparison["before_label"],
+        comparison["after_label"],
+    )
+    width = max(len(before), len(after))
     lines = [
-        f"{name} accuracy before: {format_accuracy(comparison['before'])}",
-        f"{name} accuracy after:  {format_accuracy(comparison['after'])}",
+        f"{name} accuracy {before + ':':<{width + 1}} {format_accuracy(comparison['before'])}",
+        f"{name} accuracy {after + ':':<{width + 1}} {format_accuracy(comparison['after'])}",
     ]
     if "difference" in comparison:
         low, high = comparison["difference_ci"]
@@ -127,3 +145,8 @@ def format_comparison(name: str, comparison: Mapping[str, Any]) -> str:
             f"{comparison['test']} p={comparison['p_value']:.3g}"
         )
     return "\n".join(lines)
+
+
+def format_results(results: Mapping[str, Any]) -> str:
+    """The comparisons a loop's results list under ``"comparisons"``, one block each."""
+    return "\n".join(format_comparison(results[key]) for key in results.get("comparisons", []))

@@ -60,7 +60,10 @@ Event types and their own fields:
 Exactly-once: the events of a step are written and synced *before* the step's checkpoint, and the
 checkpoint records the log's length in bytes. A resumed run cuts the log back to that length, so
 after any crash each step appears exactly once. (Events of a step that was cut short are
-dropped, as the step itself is redone.)
+dropped, as the step itself is redone.) A clean stop (Ctrl-C, budget, error) writes its
+``run_end`` and moves the checkpoint's mark past it, so the record of the stop survives the
+resume; after ``kill -9`` there is no ``run_end``, only the next ``run_start`` with its
+``resumed_from``.
 
 Secrets never reach the log: :func:`redact` replaces API keys (``sk-...``, ``Bearer ...``,
 ``Authorization`` values, and fields named like ``api_key``/``token``/``secret``/``password``)
@@ -259,6 +262,12 @@ class EventLog:
         record.update(redact(fields))
         line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
         self._file.write(line.encode("utf-8"))
+
+    def truncate(self, size: int) -> None:
+        """Cut the log back to ``size`` bytes (dropping events after a checkpoint)."""
+        self._file.flush()
+        self._file.truncate(size)
+        self._file.seek(size)
 
     def sync(self) -> int:
         """Flush and fsync; returns the log's length in bytes (what a checkpoint records)."""

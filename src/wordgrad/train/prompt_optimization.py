@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import wordgrad as tg
-from wordgrad.config import max_concurrency as concurrency_limit
-from wordgrad.engine import get_engine
 from wordgrad.engine.base import EngineLM
 from wordgrad.tasks import DataLoader, Metric, load_task
 from wordgrad.train.evaluate import (
@@ -43,14 +41,13 @@ from wordgrad.train.evaluate import (
     accuracy_summary,
     answer_variable,
     evaluate,
-    format_comparison,
     judge,
     paired_summary,
     question_variable,
     score_of,
 )
-from wordgrad.train.progress import Reporter, SilentReporter
-from wordgrad.train.runs import Budget, Run
+from wordgrad.train.loop import RunLoop
+from wordgrad.train.runs import Run
 
 PROMPT_ROLE = (
     "system prompt of a language model answering the task's questions: the strategy it should "
@@ -82,6 +79,8 @@ class PromptOptimizationConfig:
         metric: ``"default"``, ``"exact"`` or ``"llm"`` (see :mod:`wordgrad.tasks`).
         starting_prompt: the initial prompt (default: the task's own description).
         gradient_memory / momentum_window: TGD's options.
+        reply_tokens: cap every reply at this many tokens (``None``: the engines' defaults);
+            keeps a small local model from rambling.
     """
 
     task: str = "BBH_object_counting"
@@ -100,6 +99,7 @@ class PromptOptimizationConfig:
     starting_prompt: str | None = None
     gradient_memory: int = 0
     momentum_window: int = 0
+    reply_tokens: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_epochs"):
@@ -128,55 +128,19 @@ def _first(items: Sequence[Any], size: int | None) -> list[Example]:
     return [(str(x), str(y)) for x, y in chosen]
 
 
-class PromptOptimization:
+class PromptOptimization(RunLoop):
     """The training loop; :func:`optimize_prompt` is the short way to run it.
 
-    Args:
-        config: what to compute.
-        run_dir: the run's directory; an existing run of the same config is continued.
-        data_dir: where task data is read first (default ``$WORDGRAD_DATA``).
-        forward_engine / backward_engine: engine objects to use instead of the names in
-            ``config`` (the names stay in the config as labels).
-        max_concurrency: at most this many LLM calls at once.
-        budget: stop before a step would exceed these token / cost limits.
-        force: discard a run of other settings in ``run_dir`` and start over.
-        reporter: where progress goes (default: nowhere).
+    Takes the options of :class:`~wordgrad.train.loop.RunLoop`.
     """
 
     kind = "prompt"
 
     def __init__(
-        self,
-        config: PromptOptimizationConfig,
-        run_dir: str | os.PathLike[str],
-        *,
-        data_dir: str | os.PathLike[str] | None = None,
-        forward_engine: EngineLM | None = None,
-        backward_engine: EngineLM | None = None,
-        max_concurrency: int | None = None,
-        budget: Budget | None = None,
-        force: bool = False,
-        reporter: Reporter | None = None,
+        self, config: PromptOptimizationConfig, run_dir: str | os.PathLike[str], **options: Any
     ) -> None:
+        super().__init__(config, run_dir, **options)
         self.config = config
-        self.run_dir = run_dir
-        self.data_dir = data_dir
-        self._forward = forward_engine
-        self._backward = backward_engine
-        self.max_concurrency = max_concurrency
-        self.budget = budget
-        self.force = force
-        self.reporter = reporter or SilentReporter()
-
-    # ------------------------------------------------------------------ set-up
-
-    def _engines(self) -> tuple[EngineLM, EngineLM]:
-        forward = self._forward or get_engine(self.config.model)
-        backward_name = self.config.backward_model or self.config.model
-        backward = self._backward or (
-            forward if backward_name == self.config.model else get_engine(backward_name)
-        )
-        return forward, backward
 
     def _data(self, judge_engine: EngineLM) -> _Data:
         c = self.config
@@ -195,30 +159,9 @@ class PromptOptimization:
             starting,
         )
 
-    # ------------------------------------------------------------------ the run
-
-    def run(self) -> dict[str, Any]:
-        """Run (or continue) to the end; returns the results (also in ``results.json``).
-
-        Raises :class:`~wordgrad.train.runs.RunStopped` on Ctrl-C or when the budget stops it.
-        """
-        with Run(
-            self.run_dir,
-            kind=self.kind,
-            config=self.config.as_dict(),
-            force=self.force,
-            budget=self.budget,
-        ) as run:
-            if run.results is not None:
-                self.reporter.message(f"run already completed; results in {run.path}")
-                return run.results
-            limit = self.max_concurrency or tg.get_max_concurrency()
-            with concurrency_limit(limit):
-                return self._run(run)
-
-    def _run(self, run: Run) -> dict[str, Any]:
+    def execute(self, run: Run) -> dict[str, Any]:
         c = self.config
-        forward, backward = self._engines()
+        forward, backward = self.engines()
         data = self._data(backward)
         prompt = tg.Variable(data.starting_prompt, requires_grad=True, role_description=PROMPT_ROLE)
         model = tg.BlackboxLLM(forward, prompt)
@@ -231,13 +174,11 @@ class PromptOptimization:
         )
         state = _LoopState.start(c.seed)
         if run.checkpoint is None:
-            self.reporter.message(f"run directory: {run.path}")
             state.val_initial = self.evaluate_split(run, model, data, "val", "initial", 0)
             state.val_current = list(state.val_initial)
             state.test_initial = self.evaluate_split(run, model, data, "test", "initial", 0)
             run.commit(0, state.to_json(prompt, optimizer))
         else:
-            self.reporter.message(f"resuming {run.path} after step {run.last_step}")
             state = _LoopState.from_json(run.checkpoint, prompt, optimizer, c, len(data.train))
 
         trainer = _Trainer(self, run, model, prompt, optimizer, data, backward)
@@ -284,15 +225,13 @@ class PromptOptimization:
             "steps": state.step,
             "initial_prompt": data.starting_prompt,
             "final_prompt": prompt.text,
-            "val": paired_summary(state.val_initial, state.val_current),
+            "val": paired_summary(state.val_initial, state.val_current, name="validation"),
+            "comparisons": ["val"],
         }
         if data.test:
-            results["test"] = paired_summary(state.test_initial, test_final)
-        final = run.finish(results)
-        for split in ("val", "test"):
-            if split in final:
-                self.reporter.message(format_comparison(split, final[split]))
-        return final
+            results["test"] = paired_summary(state.test_initial, test_final, name="test")
+            results["comparisons"].append("test")
+        return run.finish(results)
 
 
 @dataclass

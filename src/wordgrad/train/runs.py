@@ -270,6 +270,7 @@ class Run:
         self._base_usage: dict[str, Any] = {}
         self._before_steps: dict[str, Any] = {}
         self._log: EventLog | None = None
+        self._after_start = 0
 
     @property
     def path(self) -> Path:
@@ -298,7 +299,7 @@ class Run:
             resumed_from=self.checkpoint["step"] if self.checkpoint else None,
             wordgrad_version=wordgrad.__version__,
         )
-        self._log.sync()
+        self._after_start = self._log.sync()
         return self
 
     def _check_config(self) -> None:
@@ -347,10 +348,18 @@ class Run:
         )
 
     def _end(self, status: str, message: str, results: dict[str, Any] | None = None) -> None:
+        """Write ``run_end``; when stopping early, keep it (and this process's ``run_start``)
+        past the newest checkpoint's mark, and drop events of a step cut short."""
         assert self._log is not None
         self._pending.clear()
+        checkpoint = self.dir.latest_checkpoint() if status != "completed" else None
+        if checkpoint is not None:
+            self._log.truncate(max(int(checkpoint["events_offset"]), self._after_start))
         self._log.write("run_end", status=status, message=message, results=results)
-        self._log.sync()
+        offset = self._log.sync()
+        if checkpoint is not None:
+            checkpoint["events_offset"] = offset
+            write_json_atomic(self.dir.checkpoint_path(int(checkpoint["step"])), checkpoint)
 
     # ------------------------------------------------------------------ during the run
 
