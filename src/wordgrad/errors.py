@@ -151,3 +151,11 @@ class NoGradientWarning(WordgradWarning):
     Usually the parameter is not connected to the loss that ``backward()`` was called on, or
     ``zero_grad()`` ran after ``backward()``.
     """
+
+
+class LeakWarning(WordgradWarning):
+    """An update copied the optimizer's own tags or a training input verbatim into a variable.
+
+    Both make an optimized prompt worse than it looks: tags confuse the model that reads it, and
+    pasted examples score well on training data only. Consider a constraint against it.
+    """

@@ -231,3 +231,35 @@ def test_zero_grad_clears_every_parameter() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoGradientWarning)
         optimizer.step()
+
+
+def test_updates_that_copy_our_tags_or_a_training_input_are_flagged() -> None:
+    from wordgrad.errors import LeakWarning
+    from wordgrad.variable import GradientContext
+
+    question = "A farmer has seventeen sheep, and all but nine run away; how many sheep are left?"
+    parameter = Variable("Answer carefully.", role_description="system prompt")
+    parameter.receive_gradient(
+        "be careful with 'all but'",
+        context=GradientContext(
+            context=f"<SYSTEM_PROMPT>\nAnswer carefully.\n</SYSTEM_PROMPT>\n<INPUT>\n{question}\n</INPUT>",
+            response_desc="answer",
+            variable_desc="system prompt",
+        ),
+    )
+    copying = tg.ScriptedEngine(
+        lambda r: TAGGED_UPDATE.format(f"Answer carefully. Example: {question} <FEEDBACK>")
+    )
+    with pytest.warns(LeakWarning) as caught:
+        tg.TGD([parameter], engine=copying).step()
+    messages = [str(w.message) for w in caught]
+    assert any("<FEEDBACK>" in m for m in messages)
+    assert any("verbatim" in m for m in messages)
+
+    parameter.receive_gradient("fine")
+    clean = tg.ScriptedEngine(
+        lambda r: TAGGED_UPDATE.format("Read quantifiers like 'all but' literally.")
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LeakWarning)
+        tg.TGD([parameter], engine=clean).step()

@@ -10,10 +10,11 @@ from typing import Any, Literal
 from wordgrad import prompts
 from wordgrad.config import resolve_engine
 from wordgrad.engine.base import EngineLM
-from wordgrad.errors import ContextLengthError, NoGradientWarning, UpdateParseError
+from wordgrad.errors import ContextLengthError, LeakWarning, NoGradientWarning, UpdateParseError
 from wordgrad.executor import EXECUTOR, resolve
 from wordgrad.llm import Message, Request, Response, ResponseFormat
 from wordgrad.optimizer.base import Optimizer
+from wordgrad.optimizer.leaks import copied_inputs, leaked_tags
 from wordgrad.optimizer.parsing import JSON_FIELD, JSON_SCHEMA, ReplyFormat, extract_new_value
 from wordgrad.variable import Variable
 
@@ -213,6 +214,7 @@ class TextualGradientDescent(Optimizer):
                     )
                 )
                 continue
+            self._warn_about_leaks(parameter, value)
             self._remember(parameter)
             parameter.set_value(value)
             if self.verbose:
@@ -221,6 +223,26 @@ class TextualGradientDescent(Optimizer):
             if self.on_parse_error == "raise":
                 raise errors[0]
             self.parse_errors.extend(errors)
+
+    def _warn_about_leaks(self, parameter: Variable, new_value: str) -> None:
+        old_value = parameter.text
+        calls = [c["context"] for c in parameter.gradients_context.values() if c is not None]
+        tags = leaked_tags(new_value, old_value)
+        copies = copied_inputs(new_value, old_value, calls)
+        if tags:
+            warnings.warn(
+                f"the update of {parameter.role_description!r} contains the optimizer's own "
+                f"tags {tags}; check the new value or add a constraint against it",
+                LeakWarning,
+                stacklevel=3,
+            )
+        if copies:
+            warnings.warn(
+                f"the update of {parameter.role_description!r} pastes {len(copies)} line(s) of "
+                f"training input verbatim (e.g. {copies[0][:60]!r}...); such prompts overfit",
+                LeakWarning,
+                stacklevel=3,
+            )
 
     def _checked_request(self, parameter: Variable, engine: EngineLM) -> Request:
         request = self.update_request(parameter, engine)
