@@ -27,7 +27,8 @@ from wordgrad import prompts
 from wordgrad.config import resolve_engine
 from wordgrad.errors import GraphError, InvalidInputError, NodeError
 from wordgrad.executor import completed, derive, resolve
-from wordgrad.graph import GradientJob, run_backward, to_dot
+from wordgrad.graph import GradientJob, picture, run_backward, to_dot
+from wordgrad.graph_render import graph_svg_object, render_graph_svg
 from wordgrad.llm import Engine, Message, Request
 
 if TYPE_CHECKING:
@@ -370,20 +371,20 @@ class Variable:
         """The graph that leads to this variable, in Graphviz DOT (no dependencies needed)."""
         return to_dot(self, print_gradients)
 
-    def generate_graph(self, print_gradients: bool = False) -> Any:
-        """The graph as a ``graphviz.Source``: shown inline in Jupyter, ``.render()`` writes files.
+    def to_svg(self, print_gradients: bool = False) -> str:
+        """The graph that leads to this variable as an SVG picture: drawn by Graphviz's ``dot``
+        when it is installed, else by wordgrad's own simpler layout (no dependencies needed)."""
+        return render_graph_svg(picture(self, print_gradients))
 
-        Needs the ``graphviz`` Python package (``pip install 'wordgrad[graph]'``); use
-        :meth:`to_dot` to get the DOT text without it.
+    def generate_graph(self, print_gradients: bool = False) -> Any:
+        """The graph as a picture that Jupyter shows inline.
+
+        With the ``graphviz`` package (``pip install 'wordgrad[graph]'``) and the Graphviz
+        program installed, a ``graphviz.Source`` (``.render()`` writes files); otherwise a
+        :class:`~wordgrad.graph_render.GraphSVG` with the same ``.source`` (DOT text), drawn
+        without Graphviz. :meth:`to_dot` and :meth:`to_svg` give the text and the SVG.
         """
-        try:
-            import graphviz
-        except ImportError:
-            raise ImportError(
-                "generate_graph needs the graphviz package: pip install 'wordgrad[graph]' "
-                "(or use Variable.to_dot() for the DOT text)"
-            ) from None
-        return graphviz.Source(self.to_dot(print_gradients))
+        return graph_svg_object(self.to_dot(print_gradients), picture(self, print_gradients))
 
 
 def combine(
