@@ -21,8 +21,8 @@ from pathlib import Path
 
 DEMO_STEPS = 3
 DEMO_BATCH = 3
-DEMO_VAL_SIZE = 12
-DEMO_REPLY_TOKENS = 256
+DEMO_VAL_SIZE = 10
+DEMO_REPLY_TOKENS = 160
 
 
 def main(argv: list[str] | None = None) -> int:

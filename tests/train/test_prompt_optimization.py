@@ -1,0 +1,148 @@
+"""The prompt-optimization loop through its Python API, with scripted models.
+
+The forward model answers right or wrong depending on the prompt it is given ("BAD" prompts are
+always wrong, "GOOD" ones always right), and the optimizer proposes a fixed sequence of prompts,
+so each validation decision is known in advance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+import wordgrad as tg
+from wordgrad.llm import Request
+from wordgrad.tasks import load_task
+from wordgrad.train.events import Evaluation, Step, read_events
+from wordgrad.train.prompt_optimization import PromptOptimizationConfig, optimize_prompt
+from wordgrad.train.runs import RunDir
+
+from ..conftest import SHARED_DATA
+
+VAL_SIZE = 6
+
+
+class Models:
+    """A forward model that knows the answers and an optimizer that proposes ``proposals``."""
+
+    def __init__(self, proposals: list[str]) -> None:
+        train, val, test, _ = load_task("BBH_object_counting", data_dir=SHARED_DATA)
+        self.answers = {str(x): str(y) for x, y in [*train, *val, *test]}
+        self.proposals = itertools.cycle(proposals)
+        self.forward = tg.ScriptedEngine(self.answer, model_string="forward")
+        self.backward = tg.ScriptedEngine(self.backward_reply, model_string="backward")
+
+    def answer(self, request: Request) -> str:
+        system = request.system_prompt or ""
+        right = self.answers[request.prompt]
+        if "BAD" in system:
+            return "Answer: 1000"
+        if "GOOD" in system:
+            return f"Answer: {right}"
+        # the starting prompt: right on about half the questions, by hash
+        lucky = hashlib.sha256(request.prompt.encode()).digest()[0] % 2 == 0
+        return f"Answer: {right if lucky else 1000}"
+
+    def backward_reply(self, request: Request) -> str:
+        if (request.system_prompt or "").startswith("You revise"):
+            return f"<IMPROVED_VARIABLE>{next(self.proposals)}</IMPROVED_VARIABLE>"
+        return "Count the objects one at a time."
+
+
+def run(models: Models, run_dir: Path, **settings: object) -> dict[str, object]:
+    config = PromptOptimizationConfig(
+        model="forward",
+        backward_model="backward",
+        val_size=VAL_SIZE,
+        test_size=4,
+        **settings,  # type: ignore[arg-type]
+    )
+    return optimize_prompt(
+        config,
+        run_dir,
+        data_dir=SHARED_DATA,
+        forward_engine=models.forward,
+        backward_engine=models.backward,
+    )
+
+
+def steps_of(run_dir: Path) -> list[Step]:
+    return [e for e in read_events(run_dir) if isinstance(e, Step)]
+
+
+def test_validation_reverts_an_update_that_lowers_accuracy(tmp_path: Path) -> None:
+    models = Models(["BAD: guess.", "GOOD: count carefully.", "GOOD: count twice."])
+    results = run(models, tmp_path, steps=3)
+
+    steps = steps_of(tmp_path)
+    assert [s.decision for s in steps] == ["reverted", "kept", "kept"]
+    first = steps[0]
+    assert first.new_value == "BAD: guess."
+    assert first.val_after is not None and first.val_before is not None
+    assert first.val_after < first.val_before
+    # after the revert the prompt is the old one again: the next update starts from it
+    assert steps[1].old_value == first.old_value
+    assert RunDir(tmp_path).checkpoint_path(1).exists()
+    assert json.loads(RunDir(tmp_path).checkpoint_path(1).read_text())["prompt"] == first.old_value
+    # a tie (1.0 -> 1.0) keeps the new prompt, as in the paper's script
+    assert steps[2].val_before == steps[2].val_after == 1.0
+    assert results["final_prompt"] == "GOOD: count twice."
+    val = results["val"]
+    assert isinstance(val, dict)
+    assert val["after"]["accuracy"] == 1.0
+    assert val["before"]["accuracy"] < 1.0
+    assert val["before"]["ci_low"] <= val["before"]["accuracy"] <= val["before"]["ci_high"]
+    assert val["test"] == "exact McNemar" and val["lost"] == 0
+
+
+def test_without_validation_every_update_is_kept(tmp_path: Path) -> None:
+    models = Models(["BAD: guess.", "GOOD: count carefully."])
+    results = run(models, tmp_path, steps=1, validation=False)
+
+    assert [s.decision for s in steps_of(tmp_path)] == ["kept"]
+    assert results["final_prompt"] == "BAD: guess."
+    val = results["val"]
+    assert isinstance(val, dict)
+    assert val["after"]["accuracy"] == 0.0
+    labels = [e.label for e in read_events(tmp_path) if isinstance(e, Evaluation)]
+    assert labels == ["initial", "initial", "final", "final"]  # val, test; val, test
+
+
+def test_epochs_stop_after_steps_per_epoch_and_reshuffle(tmp_path: Path) -> None:
+    models = Models(["GOOD: count carefully."])
+    run(models, tmp_path, steps_per_epoch=2, max_epochs=2, train_size=9, validation=False)
+
+    forwards = [e for e in read_events(tmp_path) if e.type == "forward"]
+    assert [f.epoch for f in forwards] == [0, 0, 1, 1]  # type: ignore[attr-defined]
+    batches = [f.indices for f in forwards]  # type: ignore[attr-defined]
+    assert all(len(b) == 3 for b in batches)
+    assert batches[0] + batches[1] != batches[2] + batches[3]  # a new order each epoch
+    again = tmp_path / "again"
+    run(
+        Models(["GOOD: count carefully."]),
+        again,
+        steps_per_epoch=2,
+        max_epochs=2,
+        train_size=9,
+        validation=False,
+    )
+    assert [f.indices for f in read_events(again) if f.type == "forward"] == batches  # type: ignore[attr-defined]
+
+
+def test_a_finished_run_returns_its_results_without_calls(tmp_path: Path) -> None:
+    models = Models(["GOOD: count carefully."])
+    first = run(models, tmp_path, steps=1)
+    calls = len(models.forward.requests) + len(models.backward.requests)
+    assert run(models, tmp_path, steps=1) == first
+    assert len(models.forward.requests) + len(models.backward.requests) == calls
+
+
+def test_config_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        PromptOptimizationConfig(batch_size=0)
+    with pytest.raises(ValueError, match="val_size"):
+        PromptOptimizationConfig(val_size=-1)

@@ -1,0 +1,57 @@
+"""Test-time solution optimization: critique-and-rewrite iterations and the majority vote."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import wordgrad as tg
+from wordgrad.llm import Request
+from wordgrad.train.events import Question, read_events
+from wordgrad.train.solution_optimization import (
+    SolutionOptimizationConfig,
+    majority_vote,
+    optimize_solutions,
+)
+
+from ..conftest import SHARED_DATA
+
+
+def test_majority_vote_counts_letters_and_breaks_ties_by_first_seen() -> None:
+    assert majority_vote(["A", "B", "B", None]) == "B"
+    assert majority_vote(["C", "A", "A", "C"]) == "C"
+    assert majority_vote([None, None]) is None
+
+
+def script(request: Request) -> str:
+    """Zero-shot answers say A; each rewrite moves one letter on (A -> B -> C -> D)."""
+    system = request.system_prompt or ""
+    if system.startswith("You revise"):
+        current = re.findall(r"Answer: ([A-D])", request.prompt)
+        letter = current[0] if current else "A"
+        following = "ABCD"[min("ABCD".index(letter) + 1, 3)]
+        return f"<IMPROVED_VARIABLE>Thought again. Answer: {following}</IMPROVED_VARIABLE>"
+    if "Answer: $LETTER" in request.prompt and "<" not in request.prompt[:1]:
+        return "Zero-shot reasoning. Answer: A"
+    return "The reasoning skips a step."
+
+
+def test_each_question_is_rewritten_and_voted_on(tmp_path: Path) -> None:
+    engine = tg.ScriptedEngine(script, model_string="scripted")
+    config = SolutionOptimizationConfig(model="scripted", iterations=3, batch_size=2, size=3)
+    results = optimize_solutions(
+        config, tmp_path, data_dir=SHARED_DATA, forward_engine=engine, backward_engine=engine
+    )
+
+    questions = [e for e in read_events(tmp_path) if isinstance(e, Question)]
+    assert [q.index for q in questions] == [0, 1, 2]
+    assert [q.step for q in questions] == [1, 1, 2]  # two questions per step
+    first = questions[0]
+    assert len(first.iterates) == 4  # zero-shot + 3 rewrites
+    assert first.votes == ["A", "B", "C", "D"]
+    assert first.majority == majority_vote(first.votes)
+    assert first.majority_score == float(first.majority == first.answer)
+    test = results["test"]
+    assert test["before_label"] == "zero-shot" and test["after_label"] == "majority vote"
+    assert test["before"]["n"] == test["after"]["n"] == 3
+    assert results["questions"] == 3
