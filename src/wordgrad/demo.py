@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -34,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("WORDGRAD_OFFLINE", "1")  # never reach for the network
     run_dir = Path(args.run_dir)
-    os.environ.setdefault("WORDGRAD_CACHE_DIR", str(run_dir / "cache"))
+    cache = run_dir / "cache"  # replies are cached with the run, so a resumed demo is quick
+    if args.fresh:
+        shutil.rmtree(cache, ignore_errors=True)
+    os.environ.setdefault("WORDGRAD_CACHE_DIR", str(cache))
 
     from wordgrad.errors import WordgradError
     from wordgrad.train.evaluate import format_results

@@ -1,1 +1,40 @@
-"""Training and evaluation loops, and the statistics that go with their results."""
+"""Training and test-time loops, the runs they write, and the statistics that go with them.
+
+- :func:`optimize_prompt` / :class:`PromptOptimization`: the paper's prompt optimization
+  (minibatches, epochs, validation that reverts worse updates, test evaluation at the end).
+- :func:`optimize_solutions` / :class:`SolutionOptimization`: test-time answer optimization
+  with a majority vote over the iterations.
+- :class:`Run`, :func:`read_events`: run directories (config, event log, checkpoints,
+  results) that resume exactly after a crash; the log's schema is in :mod:`wordgrad.train.events`.
+- :func:`bootstrap_ci`, :func:`compare_paired`: intervals and paired tests.
+"""
+
+from wordgrad.train.events import read_events
+from wordgrad.train.prompt_optimization import (
+    PromptOptimization,
+    PromptOptimizationConfig,
+    optimize_prompt,
+)
+from wordgrad.train.runs import Budget, Run, RunConfigError, RunStopped
+from wordgrad.train.solution_optimization import (
+    SolutionOptimization,
+    SolutionOptimizationConfig,
+    optimize_solutions,
+)
+from wordgrad.train.stats import bootstrap_ci, compare_paired
+
+__all__ = [
+    "Budget",
+    "PromptOptimization",
+    "PromptOptimizationConfig",
+    "Run",
+    "RunConfigError",
+    "RunStopped",
+    "SolutionOptimization",
+    "SolutionOptimizationConfig",
+    "bootstrap_ci",
+    "compare_paired",
+    "optimize_prompt",
+    "optimize_solutions",
+    "read_events",
+]
