@@ -125,6 +125,9 @@ class LiveView:
             self.errors.append(event)
         elif isinstance(event, RunEnd):
             self.status, self.phase = event.status, "done"
+            final = (event.results or {}).get("usage")  # includes the final evaluations
+            if isinstance(final, Mapping):
+                self.usage = Usage(type="usage", time=event.time, **_usage_fields(final))
 
     def _take_evaluation(self, event: Evaluation) -> None:
         if event.split == "test":
@@ -193,6 +196,11 @@ class LiveView:
         live, self._live = self._live, None
         if live is not None:
             live.__exit__(exc_type, exc, tb)
+
+
+def _usage_fields(totals: Mapping[str, Any]) -> dict[str, Any]:
+    names = ("total_tokens", "cost_usd", "calls", "by_purpose")
+    return {name: totals[name] for name in names if name in totals}
 
 
 def _planned_steps(config: Mapping[str, Any]) -> int | None:
