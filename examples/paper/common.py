@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -51,6 +51,15 @@ def comparison_row(label: str, comparison: dict[str, Any]) -> list[str]:
         f"{100 * comparison['difference']:+.1f}" if "difference" in comparison else "n/a",
         f"{comparison['p_value']:.3g}" if "p_value" in comparison else "n/a",
     ]
+
+
+def run_all(
+    tasks: Sequence[str],
+    labels: dict[str, str],
+    make_loop: Callable[[str], Any],
+) -> list[list[str]]:
+    """Run (or resume) each task's loop and return its table row."""
+    return [comparison_row(labels[task], make_loop(task).run()["test"]) for task in tasks]
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common import comparison_row, engine_arguments, load_plugins, print_table
+from common import engine_arguments, load_plugins, print_table, run_all
 
 from wordgrad.train.progress import reporter
 from wordgrad.train.prompt_optimization import PromptOptimization, PromptOptimizationConfig
@@ -41,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     load_plugins(args.plugin)
 
-    rows = []
-    for task in args.tasks:
+    def make_loop(task: str) -> PromptOptimization:
         config = PromptOptimizationConfig(
             task=task,
             model=args.model,
@@ -56,14 +55,15 @@ def main(argv: list[str] | None = None) -> int:
             val_size=args.val_size,
             test_size=args.test_size,
         )
-        results = PromptOptimization(
+        return PromptOptimization(
             config,
             f"{args.runs_dir}/prompt-{task}",
             data_dir=args.data_dir,
             max_concurrency=args.max_concurrency,
             reporter=reporter(args.quiet),
-        ).run()
-        rows.append(comparison_row(TASKS[task], results["test"]))
+        )
+
+    rows = run_all(args.tasks, TASKS, make_loop)
     print_table(
         f"Prompt optimization, test accuracy in % (forward {args.model}, "
         f"backward {args.backward_model})",

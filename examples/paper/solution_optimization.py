@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common import comparison_row, engine_arguments, load_plugins, print_table
+from common import engine_arguments, load_plugins, print_table, run_all
 
 from wordgrad.train.progress import reporter
 from wordgrad.train.solution_optimization import (
@@ -42,8 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     load_plugins(args.plugin)
 
-    rows = []
-    for task in args.tasks:
+    def make_loop(task: str) -> SolutionOptimization:
         config = SolutionOptimizationConfig(
             task=task,
             model=args.model,
@@ -51,14 +50,15 @@ def main(argv: list[str] | None = None) -> int:
             iterations=args.iterations,
             size=args.size,
         )
-        results = SolutionOptimization(
+        return SolutionOptimization(
             config,
             f"{args.runs_dir}/solution-{task}",
             data_dir=args.data_dir,
             max_concurrency=args.max_concurrency,
             reporter=reporter(args.quiet),
-        ).run()
-        rows.append(comparison_row(TASKS[task], results["test"]))
+        )
+
+    rows = run_all(args.tasks, TASKS, make_loop)
     print_table(
         f"Solution optimization, accuracy in % ({args.model})",
         ["Benchmark", "Zero-shot CoT", "TextGrad (majority vote)", "Difference", "Paired p"],

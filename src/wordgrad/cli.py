@@ -85,6 +85,7 @@ MaxCost = Annotated[
 Force = Annotated[
     bool, typer.Option("--force", help="Discard a run with other settings in --run-dir.")
 ]
+ReplyTokens = Annotated[int | None, typer.Option(min=1, help="Cap every reply at N tokens.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or messages.")]
 Plugins = Annotated[
     list[str] | None,
@@ -108,10 +109,6 @@ def load_plugins(modules: list[str] | None) -> None:
 def _fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"wordgrad: {message}", err=True)
     raise typer.Exit(code)
-
-
-def _default_run_dir(kind: str, task: str) -> Path:
-    return Path("runs") / f"{kind}-{task}"
 
 
 def _execute(loop: PromptOptimization | SolutionOptimization) -> None:
@@ -219,9 +216,7 @@ def optimize_prompt_command(
     momentum_window: Annotated[
         int, typer.Option(min=0, help="Show the optimizer the last N versions of the prompt.")
     ] = 0,
-    reply_tokens: Annotated[
-        int | None, typer.Option(min=1, help="Cap every reply at N tokens.")
-    ] = None,
+    reply_tokens: ReplyTokens = None,
     run_dir: RunDirOption = None,
     data_dir: DataDir = None,
     max_concurrency: MaxConcurrency = None,
@@ -253,15 +248,14 @@ def optimize_prompt_command(
         momentum_window=momentum_window,
         reply_tokens=reply_tokens,
     )
-    report = reporter(quiet)
     loop = PromptOptimization(
         config,
-        run_dir or _default_run_dir("prompt", task),
+        run_dir or Path("runs") / f"prompt-{task}",
         data_dir=data_dir,
         max_concurrency=max_concurrency,
         budget=Budget(max_tokens, max_cost),
         force=force,
-        reporter=report,
+        reporter=reporter(quiet),
     )
     _execute(loop)
 
@@ -279,9 +273,7 @@ def optimize_solution_command(
     ] = 4,
     steps: Annotated[int | None, typer.Option(min=0, help="Stop after N steps in all.")] = None,
     size: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
-    reply_tokens: Annotated[
-        int | None, typer.Option(min=1, help="Cap every reply at N tokens.")
-    ] = None,
+    reply_tokens: ReplyTokens = None,
     run_dir: RunDirOption = None,
     data_dir: DataDir = None,
     max_concurrency: MaxConcurrency = None,
@@ -303,15 +295,14 @@ def optimize_solution_command(
         size=size,
         reply_tokens=reply_tokens,
     )
-    report = reporter(quiet)
     loop = SolutionOptimization(
         config,
-        run_dir or _default_run_dir("solution", task),
+        run_dir or Path("runs") / f"solution-{task}",
         data_dir=data_dir,
         max_concurrency=max_concurrency,
         budget=Budget(max_tokens, max_cost),
         force=force,
-        reporter=report,
+        reporter=reporter(quiet),
     )
     _execute(loop)
 
