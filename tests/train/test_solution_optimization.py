@@ -55,3 +55,6 @@ def test_each_question_is_rewritten_and_voted_on(tmp_path: Path) -> None:
     assert test["before_label"] == "zero-shot" and test["after_label"] == "majority vote"
     assert test["before"]["n"] == test["after"]["n"] == 3
     assert results["questions"] == 3
+    # calls made on the questions' threads are counted in the run's usage
+    assert results["usage"]["calls"] == len(engine.requests)
+    assert results["usage"]["by_purpose"]["optimizer"]["calls"] == 3 * 3

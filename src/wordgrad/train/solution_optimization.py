@@ -20,10 +20,11 @@ is checkpointed; a killed run continues with the next unfinished step.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -125,8 +126,7 @@ class SolutionOptimization(RunLoop):
                 step += 1
                 start = len(zero_shot)
                 batch = questions[start : start + c.batch_size]
-                with ThreadPoolExecutor(max_workers=len(batch)) as pool:
-                    outcomes = list(pool.map(solver.solve, batch))
+                outcomes = solve_side_by_side(solver.solve, batch)
                 for index, outcome in enumerate(outcomes, start=start):
                     run.emit("question", step, index=index, **outcome)
                     zero_shot.append(outcome["zero_shot_score"])
@@ -197,6 +197,25 @@ class _Solver:
             "zero_shot_score": scorer(first),
             "majority_score": float(voted == answer),
         }
+
+
+def solve_side_by_side(
+    solve: Callable[[Sequence[Any]], dict[str, Any]], items: Sequence[Sequence[Any]]
+) -> list[dict[str, Any]]:
+    """``[solve(item) for item in items]``, each on its own thread, results in order.
+
+    Each thread runs in a copy of the caller's context, so the run's usage meter sees its
+    calls. On Ctrl-C the threads are abandoned rather than waited for.
+    """
+    pool = ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="wordgrad-solve")
+    try:
+        futures = [pool.submit(contextvars.copy_context().run, solve, item) for item in items]
+        outcomes = [future.result() for future in futures]
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return outcomes
 
 
 def optimize_solutions(
