@@ -7,6 +7,7 @@ the exception that comes out.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import openai
 import pytest
@@ -371,3 +372,15 @@ def test_servers_with_the_same_model_name_do_not_share_cache_entries(tmp_path: o
 def test_default_deadline_policy_is_sane() -> None:
     policy = RetryPolicy()
     assert policy.max_attempts >= 2 and policy.deadline_s and policy.timeout_s
+
+
+def test_json_with_raw_newlines_in_strings_comes_back_strict(server: StubServer) -> None:
+    lenient = '{"improved_variable": "line one\nline two"}'  # as llama.cpp's grammar allows
+    server.queue(json_reply(completion(lenient)), json_reply(completion(lenient)))
+    engine = engine_for(server)
+
+    as_json = engine.send(Request.chat("q", response_format={"type": "json_object"})).text
+    as_text = engine.send(Request.chat("q")).text
+
+    assert json.loads(as_json) == {"improved_variable": "line one\nline two"}
+    assert as_text == lenient  # free text is never touched

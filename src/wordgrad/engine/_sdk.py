@@ -116,6 +116,29 @@ def reported_usage(
     return Usage(prompt_tokens, completion_tokens or 0)
 
 
+def strict_json(text: str, request: Request) -> str:
+    """``text``, re-encoded as strict JSON when the request asked for JSON and it is JSON only by
+    lenient rules.
+
+    llama.cpp's JSON grammars let raw newlines and tabs into strings, which strict parsers (and
+    RFC 8259) reject; a reply that parses once those are allowed is returned in strict form.
+    Anything else is returned unchanged.
+    """
+    fmt = request.response_format
+    if fmt is None or fmt.kind not in ("json", "json_schema"):
+        return text
+    try:
+        json.loads(text)
+        return text
+    except ValueError:
+        pass
+    try:
+        value = json.loads(text, strict=False)
+    except ValueError:
+        return text
+    return json.dumps(value, ensure_ascii=False)
+
+
 def malformed(provider: str, what: str, payload: Any) -> ResponseFormatError:
     """The error for a reply that parsed as JSON but lacks what every reply must have."""
     shown = redact(repr(payload))[:300]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wordgrad.engine._sdk import import_sdk
+from wordgrad.engine._sdk import import_sdk, strict_json
 from wordgrad.engine.base import EngineLM
 from wordgrad.errors import ConfigurationError, ContextLengthError, InvalidRequestError
 from wordgrad.llm import Capabilities, Message, Request, Response, ResponseFormat, Usage
@@ -193,7 +193,8 @@ class LocalEngine(EngineLM):
         with model.lock:
             for _ in range(request.n):
                 raw = self._create(model, arguments)
-                texts.append(raw["choices"][0]["message"].get("content") or "")
+                text = raw["choices"][0]["message"].get("content") or ""
+                texts.append(strict_json(text, request))
                 prompt_tokens = raw["usage"]["prompt_tokens"]
                 completion_tokens += raw["usage"]["completion_tokens"]
         return Response(

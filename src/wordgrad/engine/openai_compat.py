@@ -28,6 +28,7 @@ from wordgrad.engine._sdk import (
     malformed,
     map_stainless_error,
     reported_usage,
+    strict_json,
 )
 from wordgrad.engine.base import EngineLM
 from wordgrad.errors import ConfigurationError, InvalidRequestError, ServerError
@@ -374,7 +375,7 @@ def chat_completion_response(
     choices = getattr(raw, "choices", None)
     if not choices:
         raise malformed(provider, "choices", raw)
-    texts = tuple(_choice_text(provider, choice) for choice in choices)
+    texts = tuple(strict_json(_choice_text(provider, choice), request) for choice in choices)
     usage = getattr(raw, "usage", None)
     return Response(
         texts=texts,
