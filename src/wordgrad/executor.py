@@ -1,13 +1,19 @@
 """The one place requests are sent.
 
 Operations hand the executor a way to *build* a request once their inputs are ready; the executor
-returns at once with a :class:`concurrent.futures.Future`. A private event loop on a background
-thread waits for the inputs, builds the request, and sends it through the engine's pipeline
-(cache, limits, retries, usage) on a worker thread. So independent calls run side by side, even
-from a user's plain ``for`` loop, and only reading a value waits.
+returns at once with a :class:`concurrent.futures.Future`. When the last input is ready the
+request is built and queued; a worker thread sends it through the engine's pipeline (cache,
+limits, retries, usage). So independent calls run side by side, even from a user's plain ``for``
+loop, and only reading a value waits.
+
+It is driven by completion callbacks, with no event loop of its own: a finished call starts the
+calls that were waiting for it from the thread it finished on. That keeps the cost per call to
+two thread hand-offs, and makes the sync API safe anywhere, including inside a running event
+loop (Jupyter), since the work never needs the caller's thread or loop.
 
 It also:
-- bounds the calls in flight (``set_max_concurrency``; 1 gives a sequential run);
+- bounds the calls in flight (``set_max_concurrency``; 1 gives a sequential run), queueing the
+  rest in the order they became ready;
 - sends an identical request that is already in flight only once;
 - runs each call in the caller's ``contextvars`` context (so ``tg.track()`` meters see it);
 - reports a failure as a :class:`~wordgrad.errors.NodeError` naming the node that failed.
@@ -17,13 +23,13 @@ Results never depend on the order calls finish in: each output has its own futur
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextvars
 import functools
 import os
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from wordgrad.errors import NodeError
@@ -36,47 +42,27 @@ Future = concurrent.futures.Future
 
 DEFAULT_MAX_CONCURRENCY = 16
 
-
-class _Slots:
-    """An adjustable counting limit for the event loop (FIFO among waiters)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.in_use = 0
-        self._condition: asyncio.Condition | None = None
-
-    async def __aenter__(self) -> None:
-        if self._condition is None:
-            self._condition = asyncio.Condition()
-        async with self._condition:
-            await self._condition.wait_for(lambda: self.in_use < self.limit)
-            self.in_use += 1
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._condition is not None
-        async with self._condition:
-            self.in_use -= 1
-            self._condition.notify_all()
-
-    async def changed(self) -> None:
-        if self._condition is not None:
-            async with self._condition:
-                self._condition.notify_all()
+MIN_WORKERS = 64
+"""Worker threads available at the least; more when the concurrency limit is set higher."""
 
 
 class Executor:
-    """Runs LLM requests and deferred computations concurrently, in a background event loop."""
+    """Runs LLM requests and deferred computations concurrently, on a pool of worker threads."""
 
     def __init__(self, max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> None:
         self._check_limit(max_concurrency)
         self._max_concurrency = max_concurrency
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        """Fresh scheduling state (at start-up, and in a forked child, where threads are gone)."""
+        self._pid = os.getpid()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._pid = -1
-        self._slots = _Slots(max_concurrency)
-        self._in_flight: dict[tuple[int, str], asyncio.Future[Response]] = {}
+        self._pool_size = 0
+        self._running = 0
+        self._queue: deque[Callable[[], None]] = deque()
+        self._in_flight: dict[tuple[int, str], Future[Response]] = {}
 
     # ------------------------------------------------------------------ configuration
 
@@ -87,11 +73,10 @@ class Executor:
     def set_max_concurrency(self, limit: int) -> None:
         """At most ``limit`` requests in flight at once; 1 runs everything one after another."""
         self._check_limit(limit)
-        self._max_concurrency = limit
-        self._slots.limit = limit
-        loop = self._loop
-        if loop is not None and self._pid == os.getpid():
-            asyncio.run_coroutine_threadsafe(self._slots.changed(), loop)
+        with self._lock:
+            self._max_concurrency = limit
+            started = self._take_startable()
+        self._start_all(started)
 
     @staticmethod
     def _check_limit(limit: int) -> None:
@@ -114,17 +99,43 @@ class Executor:
         ``build`` is the request, or a function that builds it from the inputs' values once they
         are ready. ``label`` names the node (its role) in error messages.
         """
-        if isinstance(build, Request):
-            build = functools.partial(_identity, build)
+        result: Future[Response] = Future()
         context = contextvars.copy_context()
-        return self._start(self._request(engine, build, purpose, label, after, context))
+
+        def ready() -> None:
+            try:
+                request = build if isinstance(build, Request) else build()
+            except Exception as error:
+                _fail(result, label, error)
+                return
+            self._dispatch(engine, request, purpose, label, context, result)
+
+        _when_done(after, ready, result, label)
+        return result
 
     def submit_call(
         self, fn: Callable[[], T], *, label: str, after: Sequence[Future[Any]] = ()
     ) -> Future[T]:
-        """Run ``fn()`` on a worker thread once every future in ``after`` has finished."""
+        """Run ``fn()`` on a worker thread once every future in ``after`` has finished.
+
+        Such calls are not LLM requests: they do not count against the concurrency limit.
+        """
+        result: Future[T] = Future()
         context = contextvars.copy_context()
-        return self._start(self._call(fn, label, after, context))
+
+        def run() -> None:
+            try:
+                value = context.run(fn)
+            except Exception as error:
+                _fail(result, label, error)
+            else:
+                result.set_result(value)
+
+        def ready() -> None:
+            self._ensure_pool().submit(run)
+
+        _when_done(after, ready, result, label)
+        return result
 
     def run(self, engine: Engine, request: Request, *, purpose: Purpose, label: str) -> Response:
         """Send one request and wait for its response."""
@@ -132,99 +143,162 @@ class Executor:
 
     # ------------------------------------------------------------------ internals
 
-    def _start(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
-        loop = self._ensure_loop()
-        return asyncio.run_coroutine_threadsafe(coroutine, loop)
-
-    async def _request(
+    def _dispatch(
         self,
         engine: Engine,
-        build: Callable[[], Request],
+        request: Request,
         purpose: Purpose,
         label: str,
-        after: Sequence[Future[Any]],
         context: contextvars.Context,
-    ) -> Response:
-        await _wait_all(after)
-        try:
-            request = build()
-            key = (id(engine), request.fingerprint(model=engine.model_string))
-            shared = self._in_flight.get(key)
-            if shared is not None:
-                return await asyncio.shield(shared)
-            loop = asyncio.get_running_loop()
-            own: asyncio.Future[Response] = loop.create_future()
-            self._in_flight[key] = own
-            try:
-                async with self._slots:
-                    send = functools.partial(engine.send, request, purpose=purpose)
-                    response = await loop.run_in_executor(self._pool, context.run, send)
-                own.set_result(response)
-                return response
-            except BaseException as error:
-                own.set_exception(error)
-                own.exception()  # mark retrieved: the waiters (if any) re-raise it themselves
-                raise
-            finally:
-                del self._in_flight[key]
-        except NodeError:
-            raise
-        except Exception as error:
-            raise _node_error(label, error) from error
-
-    async def _call(
-        self,
-        fn: Callable[[], T],
-        label: str,
-        after: Sequence[Future[Any]],
-        context: contextvars.Context,
-    ) -> T:
-        await _wait_all(after)
-        try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool, context.run, fn)
-        except NodeError:
-            raise
-        except Exception as error:
-            raise _node_error(label, error) from error
-
-    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        result: Future[Response],
+    ) -> None:
+        """Join an identical request in flight, or queue this one for a worker."""
+        key = (id(engine), request.fingerprint(model=engine.model_string))
         with self._lock:
-            if self._loop is None or self._pid != os.getpid():
-                # First use, or we are in a forked child whose loop thread did not survive the fork.
-                loop = asyncio.new_event_loop()
+            self._check_fork()
+            shared = self._in_flight.get(key)
+            if shared is None:
+                shared = self._in_flight[key] = Future()
+                send = functools.partial(self._send, engine, request, purpose, context, key, shared)
+                self._queue.append(send)
+                started = self._take_startable()
+            else:
+                started = []
+        shared.add_done_callback(functools.partial(_copy_outcome, result, label))
+        self._start_all(started)
+
+    def _send(
+        self,
+        engine: Engine,
+        request: Request,
+        purpose: Purpose,
+        context: contextvars.Context,
+        key: tuple[int, str],
+        shared: Future[Response],
+    ) -> None:
+        """On a worker: one call through the engine's pipeline; every waiter gets its outcome."""
+        try:
+            response = context.run(engine.send, request, purpose=purpose)
+        except BaseException as error:
+            outcome: tuple[bool, Any] = (False, error)
+        else:
+            outcome = (True, response)
+        with self._lock:
+            del self._in_flight[key]
+        if outcome[0]:
+            shared.set_result(outcome[1])
+        else:
+            shared.set_exception(outcome[1])
+
+    def _take_startable(self) -> list[Callable[[], None]]:
+        """Queued calls that fit under the limit now, counted as running (hold the lock)."""
+        started = []
+        while self._queue and self._running < self._max_concurrency:
+            started.append(self._queue.popleft())
+            self._running += 1
+        return started
+
+    def _start_all(self, calls: list[Callable[[], None]]) -> None:
+        pool = self._ensure_pool()
+        for call in calls:
+            pool.submit(self._run_slot, call)
+
+    def _run_slot(self, call: Callable[[], None]) -> None:
+        """Run ``call`` in a slot, then keep the slot busy with whatever is queued next."""
+        pid = self._pid
+        while True:
+            call()
+            with self._lock:
+                if self._pid != pid:
+                    return
+                if self._queue and self._running <= self._max_concurrency:
+                    call = self._queue.popleft()
+                    continue
+                self._running -= 1
+                return
+
+    def _ensure_pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self._lock:
+            self._check_fork()
+            wanted = max(MIN_WORKERS, self._max_concurrency + MIN_WORKERS // 4)
+            if self._pool is None or self._pool_size < wanted:
+                old = self._pool
                 self._pool = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=64, thread_name_prefix="wordgrad-worker"
+                    max_workers=wanted, thread_name_prefix="wordgrad-worker"
                 )
-                self._slots = _Slots(self._max_concurrency)
-                self._in_flight = {}
-                thread = threading.Thread(
-                    target=loop.run_forever, name="wordgrad-executor", daemon=True
-                )
-                thread.start()
-                self._loop, self._thread, self._pid = loop, thread, os.getpid()
-            return self._loop
+                self._pool_size = wanted
+                if old is not None:
+                    old.shutdown(wait=False)  # its threads finish what they hold, then exit
+            return self._pool
 
-    def in_loop_thread(self) -> bool:
-        """True when called from the executor's own event-loop thread."""
-        return self._thread is not None and threading.current_thread() is self._thread
+    def _check_fork(self) -> None:
+        """In a forked child the parent's threads are gone: start over (hold the lock)."""
+        if self._pid != os.getpid():
+            self._reset_state()
 
 
-def _identity(value: T) -> T:
-    return value
+def _when_done(
+    futures: Sequence[Future[Any]], then: Callable[[], None], result: Future[Any], label: str
+) -> None:
+    """Call ``then()`` once every future has finished; if one failed, fail ``result`` instead.
+
+    ``then`` runs on the thread that finished the last future (or here, when all are done).
+    """
+    pending = [f for f in futures if not f.done()]
+    if not pending:
+        _start_or_fail(futures, then, result, label)
+        return
+    remaining = [len(pending)]
+    lock = threading.Lock()
+
+    def one_done(_: Future[Any]) -> None:
+        with lock:
+            remaining[0] -= 1
+            if remaining[0]:
+                return
+        _start_or_fail(futures, then, result, label)
+
+    for future in pending:
+        future.add_done_callback(one_done)
 
 
-async def _wait_all(futures: Sequence[Future[Any]]) -> None:
+def _start_or_fail(
+    futures: Sequence[Future[Any]], then: Callable[[], None], result: Future[Any], label: str
+) -> None:
     for future in futures:
-        await asyncio.wrap_future(future)
+        error = future.exception()
+        if isinstance(error, Exception):
+            _fail(result, label, error)
+            return
+        if error is not None:
+            result.set_exception(error)
+            return
+    then()
+
+
+def _copy_outcome(target: Future[Response], label: str, source: Future[Response]) -> None:
+    error = source.exception()
+    if error is None:
+        target.set_result(source.result())
+    elif isinstance(error, Exception):
+        _fail(target, label, error)
+    else:
+        target.set_exception(error)
+
+
+def _fail(result: Future[Any], label: str, error: Exception) -> None:
+    """Fail ``result``; an error from an input (already a NodeError) keeps naming that input."""
+    result.set_exception(error if isinstance(error, NodeError) else _node_error(label, error))
 
 
 def _node_error(label: str, error: Exception) -> NodeError:
-    return NodeError(
+    node_error = NodeError(
         f"the operation producing {label!r} failed: {type(error).__name__}: {error}",
         role=label,
         cause=error,
     )
+    node_error.__cause__ = error
+    return node_error
 
 
 EXECUTOR = Executor()
@@ -232,12 +306,10 @@ EXECUTOR = Executor()
 
 
 def resolve(future: Future[T]) -> T:
-    """Wait for ``future`` and return its result (re-raising its error)."""
-    if not future.done() and EXECUTOR.in_loop_thread():
-        raise RuntimeError(
-            "a pending value was read on wordgrad's executor thread, which would deadlock; "
-            "read values in your own code, not inside executor callbacks"
-        )
+    """Wait for ``future`` and return its result (re-raising its error).
+
+    Safe from any thread, including one running an event loop: the work never needs it.
+    """
     return future.result()
 
 
