@@ -85,7 +85,10 @@ MaxCost = Annotated[
 Force = Annotated[
     bool, typer.Option("--force", help="Discard a run with other settings in --run-dir.")
 ]
-ReplyTokens = Annotated[int | None, typer.Option(min=1, help="Cap every reply at N tokens.")]
+ReplyTokens = Annotated[
+    int | None,
+    typer.Option(min=1, help="Cap answers and feedback at N tokens (rewrites are not capped)."),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or messages.")]
 Plugins = Annotated[
     list[str] | None,

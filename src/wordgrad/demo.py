@@ -23,7 +23,7 @@ from pathlib import Path
 DEMO_STEPS = 3
 DEMO_BATCH = 3
 DEMO_VAL_SIZE = 10
-DEMO_REPLY_TOKENS = 160
+DEMO_REPLY_TOKENS = 128
 
 
 def main(argv: list[str] | None = None) -> int:

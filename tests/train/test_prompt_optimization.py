@@ -146,3 +146,29 @@ def test_config_rejects_nonsense() -> None:
         PromptOptimizationConfig(batch_size=0)
     with pytest.raises(ValueError, match="val_size"):
         PromptOptimizationConfig(val_size=-1)
+
+
+def test_reply_cap_applies_to_answers_and_feedback_but_not_to_rewrites(tmp_path: Path) -> None:
+    models = Models(["GOOD: count carefully."])
+    built: list[tg.ScriptedEngine] = []
+
+    def factory(**kwargs: object) -> tg.ScriptedEngine:
+        engine = tg.ScriptedEngine(
+            lambda r: models.backward_reply(r) if r.system_prompt else "Answer: 1", **kwargs
+        )
+        built.append(engine)
+        return engine
+
+    tg.register_engine("capped", factory)
+    try:
+        config = PromptOptimizationConfig(
+            model="capped", steps=1, val_size=2, test_size=0, reply_tokens=50
+        )
+        optimize_prompt(config, tmp_path, data_dir=SHARED_DATA)
+    finally:
+        tg.engine.unregister_engine("capped")
+    requests = [r for engine in built for r in engine.requests]
+    rewrites = [r for r in requests if (r.system_prompt or "").startswith("You revise")]
+    others = [r for r in requests if r not in rewrites]
+    assert len(rewrites) == 1 and rewrites[0].max_tokens is None
+    assert others and all(r.max_tokens == 50 for r in others)

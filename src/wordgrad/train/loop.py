@@ -88,6 +88,14 @@ class RunLoop(ABC):
         )
         return forward, backward
 
+    def optimizer_engine(self, backward: EngineLM) -> EngineLM:
+        """The engine that rewrites variables: the backward engine, but never with a reply cap,
+        since an update must hold the whole new value (a cut-off reply cannot be parsed)."""
+        c = self.loop_config
+        if self._backward is not None or c.reply_tokens is None:
+            return backward
+        return build_engine(c.backward_model or c.model, None)
+
     def run(self) -> dict[str, Any]:
         """Run (or continue) to the end; returns the results (also in ``results.json``).
 

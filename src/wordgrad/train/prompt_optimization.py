@@ -79,8 +79,9 @@ class PromptOptimizationConfig:
         metric: ``"default"``, ``"exact"`` or ``"llm"`` (see :mod:`wordgrad.tasks`).
         starting_prompt: the initial prompt (default: the task's own description).
         gradient_memory / momentum_window: TGD's options.
-        reply_tokens: cap every reply at this many tokens (``None``: the engines' defaults);
-            keeps a small local model from rambling.
+        reply_tokens: cap answers and feedback at this many tokens (``None``: the engines'
+            defaults), which keeps a small local model from rambling; the optimizer's rewrites
+            are never capped, as a cut-off rewrite cannot be used.
     """
 
     task: str = "BBH_object_counting"
@@ -167,7 +168,7 @@ class PromptOptimization(RunLoop):
         model = tg.BlackboxLLM(forward, prompt)
         optimizer = tg.TGD(
             [prompt],
-            engine=backward,
+            engine=self.optimizer_engine(backward),
             gradient_memory=c.gradient_memory,
             momentum_window=c.momentum_window,
             on_parse_error="record",

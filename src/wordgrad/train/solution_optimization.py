@@ -61,7 +61,8 @@ class SolutionOptimizationConfig:
         batch_size: questions per step (handled side by side; one checkpoint per step).
         steps: stop after this many steps (``None``: every question).
         size: use only the first this many questions (``None``: all).
-        reply_tokens: cap every reply at this many tokens (``None``: the engines' defaults).
+        reply_tokens: cap answers, critiques and feedback at this many tokens (``None``: the
+            engines' defaults); rewrites are never capped.
     """
 
     task: str = "MMLU_machine_learning"
@@ -117,7 +118,7 @@ class SolutionOptimization(RunLoop):
         majority: list[float] = list(checkpoint["majority"])
         if run.checkpoint is None:
             run.commit(0, {"zero_shot": [], "majority": []})
-        solver = _Solver(forward, backward, c.iterations)
+        solver = _Solver(forward, backward, self.optimizer_engine(backward), c.iterations)
         with self.reporter.task("questions", len(questions)) as advance:
             for _ in zero_shot:
                 advance()
@@ -163,9 +164,12 @@ class SolutionOptimization(RunLoop):
 class _Solver:
     """Answers one question zero-shot, then critiques and rewrites it ``iterations`` times."""
 
-    def __init__(self, forward: EngineLM, backward: EngineLM, iterations: int) -> None:
+    def __init__(
+        self, forward: EngineLM, backward: EngineLM, rewriter: EngineLM, iterations: int
+    ) -> None:
         self.model = tg.BlackboxLLM(forward)
         self.backward = backward
+        self.rewriter = rewriter
         self.iterations = iterations
 
     def solve(self, item: Sequence[Any]) -> dict[str, Any]:
@@ -177,7 +181,7 @@ class _Solver:
         solution = tg.Variable(first, requires_grad=True, role_description=SOLUTION_ROLE)
         optimizer = tg.TGD(
             [solution],
-            engine=self.backward,
+            engine=self.rewriter,
             constraints=[ANSWER_CONSTRAINT],
             on_parse_error="record",
         )
