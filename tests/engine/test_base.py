@@ -100,28 +100,27 @@ class Gauge(EngineLM):
         return "ok"
 
 
-@pytest.mark.parametrize("limit", [1, 3])
-def test_max_concurrency_bounds_calls_in_flight(limit: int) -> None:
-    engine = Gauge(max_concurrency=limit)
+def send_at_once(engine: EngineLM, count: int) -> None:
+    """Send ``count`` different requests from as many threads at once."""
     threads = [
-        threading.Thread(target=engine.send, args=(Request.chat(f"q{i}"),)) for i in range(8)
+        threading.Thread(target=engine.send, args=(Request.chat(f"q{i}"),)) for i in range(count)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_max_concurrency_bounds_calls_in_flight(limit: int) -> None:
+    engine = Gauge(max_concurrency=limit)
+    send_at_once(engine, 8)
     assert engine.peak == limit
 
 
 def test_without_a_limit_calls_overlap() -> None:
     engine = Gauge()
-    threads = [
-        threading.Thread(target=engine.send, args=(Request.chat(f"q{i}"),)) for i in range(4)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    send_at_once(engine, 4)
     assert engine.peak > 1
 
 

@@ -20,7 +20,6 @@ from wordgrad.engine._sdk import (
     reported_usage,
 )
 from wordgrad.engine.base import EngineLM
-from wordgrad.errors import InvalidRequestError
 from wordgrad.llm import Capabilities, ImagePart, Message, Request, Response
 
 if TYPE_CHECKING:
@@ -75,7 +74,7 @@ class AnthropicEngine(EngineLM):
             Capabilities(
                 max_context_tokens=200_000,
                 structured_output=True,
-                images=True if is_multimodal is None else is_multimodal,
+                images=is_multimodal is not False,
             ),
         )
         super().__init__(model_string, system_prompt, **kwargs)
@@ -128,8 +127,6 @@ class AnthropicEngine(EngineLM):
         if extra_body:
             arguments["extra_body"] = extra_body
         fmt = request.response_format
-        if fmt is not None and fmt.kind == "grammar":
-            raise InvalidRequestError(f"{self.name} cannot follow a grammar; ask for JSON instead")
         if fmt is not None and fmt.kind in ("json", "json_schema"):
             schema = dict(fmt.schema) if fmt.schema is not None else {"type": "object"}
             arguments["output_config"] = {"format": {"type": "json_schema", "schema": schema}}

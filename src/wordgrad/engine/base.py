@@ -21,7 +21,7 @@ from typing import Any
 from wordgrad.engine.cache import ResponseCache, resolve_cache
 from wordgrad.engine.retry import RetryPolicy, call_with_retries
 from wordgrad.engine.usage import record
-from wordgrad.errors import ContextLengthError
+from wordgrad.errors import ContextLengthError, InvalidRequestError
 from wordgrad.llm import (
     Capabilities,
     ImagePart,
@@ -241,6 +241,7 @@ class EngineLM:
         self._ensure_configured()
         request = self.apply_defaults(request)
         self.check_context(request)
+        self.check_format(request)
         cache = self.cache
         key = request.fingerprint(provider=self.cache_namespace, model=self.model_string)
         if cache is not None and (hit := cache.get(key)) is not None:
@@ -262,6 +263,15 @@ class EngineLM:
             raise ContextLengthError(
                 f"the prompt needs about {needed} tokens but {self.name} takes at most {window}; "
                 "shorten the variable or its feedback, or use an engine with a larger context"
+            )
+
+    def check_format(self, request: Request) -> None:
+        """Raise :class:`InvalidRequestError` for a grammar this engine cannot follow."""
+        fmt = request.response_format
+        if fmt is not None and fmt.kind == "grammar" and not self.capabilities.grammar:
+            raise InvalidRequestError(
+                f"{self.name} cannot constrain its output with a grammar "
+                "(capabilities.grammar is False); ask for JSON instead"
             )
 
     def _limited_complete(self, request: Request) -> Response:

@@ -21,7 +21,7 @@ from wordgrad.engine._sdk import (
 )
 from wordgrad.engine.base import EngineLM
 from wordgrad.engine.retry import error_for_status, parse_retry_after
-from wordgrad.errors import InvalidRequestError, ResponseFormatError
+from wordgrad.errors import ResponseFormatError
 from wordgrad.llm import Capabilities, ImagePart, Message, Request, Response
 
 
@@ -64,7 +64,7 @@ class GeminiEngine(EngineLM):
             Capabilities(
                 max_context_tokens=1_000_000,
                 structured_output=True,
-                images=True if is_multimodal is None else is_multimodal,
+                images=is_multimodal is not False,
             ),
         )
         super().__init__(model_string, system_prompt, **kwargs)
@@ -118,8 +118,6 @@ class GeminiEngine(EngineLM):
         if request.n != 1:
             config["candidate_count"] = request.n
         fmt = request.response_format
-        if fmt is not None and fmt.kind == "grammar":
-            raise InvalidRequestError(f"{self.name} cannot follow a grammar; ask for JSON instead")
         if fmt is not None and fmt.kind in ("json", "json_schema"):
             config["response_mime_type"] = "application/json"
             if fmt.schema is not None:

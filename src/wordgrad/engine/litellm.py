@@ -24,7 +24,6 @@ from wordgrad.engine.openai_compat import (
     chat_completion_response,
     openai_response_format,
 )
-from wordgrad.errors import InvalidRequestError
 from wordgrad.llm import Capabilities, Request, Response
 
 
@@ -61,9 +60,7 @@ class LiteLLMEngine(EngineLM):
         kwargs.setdefault("temperature", 0.0)
         kwargs.setdefault(
             "capabilities",
-            Capabilities(
-                structured_output=True, images=True if is_multimodal is None else is_multimodal
-            ),
+            Capabilities(structured_output=True, images=is_multimodal is not False),
         )
         super().__init__(model_string, system_prompt, **kwargs)
 
@@ -81,8 +78,6 @@ class LiteLLMEngine(EngineLM):
         if self._base_url:
             arguments["api_base"] = self._base_url
         fmt = request.response_format
-        if fmt is not None and fmt.kind == "grammar":
-            raise InvalidRequestError(f"{self.name} cannot follow a grammar; ask for JSON instead")
         if fmt is not None and fmt.kind != "text":
             arguments["response_format"] = openai_response_format(fmt)
         arguments.update(request.extra)

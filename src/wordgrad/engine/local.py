@@ -20,12 +20,13 @@ import importlib.util
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from wordgrad.engine._sdk import import_sdk, strict_json
 from wordgrad.engine.base import EngineLM
+from wordgrad.engine.openai_compat import chat_arguments
 from wordgrad.errors import ConfigurationError, ContextLengthError, InvalidRequestError
 from wordgrad.llm import Capabilities, Message, Request, Response, ResponseFormat, Usage
 
@@ -206,19 +207,13 @@ class LocalEngine(EngineLM):
 
     def call_arguments(self, request: Request) -> dict[str, Any]:
         """The keyword arguments for ``Llama.create_chat_completion``."""
-        messages = list(request.messages)
-        if not any(message.role == "system" for message in messages):
-            messages.insert(0, Message("system", self.system_prompt))
-        arguments: dict[str, Any] = {
-            "messages": [{"role": m.role, "content": m.text} for m in messages],
-            **dict(request.extra),
-        }
-        for name in ("temperature", "top_p", "seed", "max_tokens"):
-            value = getattr(request, name)
-            if value is not None:
-                arguments[name] = value
-        if request.stop is not None:
-            arguments["stop"] = list(request.stop)
+        if request.system_prompt is None:  # the model's own default introduces it by name
+            request = replace(
+                request, messages=(Message("system", self.system_prompt), *request.messages)
+            )
+        arguments = chat_arguments(request)
+        arguments.pop("n", None)  # one reply per call; complete() repeats the call
+        arguments.update(request.extra)
         fmt = request.response_format
         if fmt is not None:
             arguments.update(_constraint(fmt))

@@ -226,12 +226,7 @@ class OpenAICompatibleEngine(EngineLM):
         body["model"] = self.model_string
         extra_body = dict(request.extra)
         fmt = request.response_format
-        if fmt is not None and fmt.kind == "grammar":
-            if not self.capabilities.grammar:
-                raise InvalidRequestError(
-                    f"{self.name} cannot constrain its output with a grammar "
-                    "(capabilities.grammar is False); ask for JSON instead"
-                )
+        if fmt is not None and fmt.kind == "grammar":  # send() checked that grammars are taken
             extra_body["grammar"] = fmt.grammar
         elif fmt is not None and fmt.kind != "text":
             # llama.cpp and others constrain decoding to a schema given with json_object;
