@@ -8,6 +8,7 @@ Importing has no side effects: no files, no network, no provider SDKs.
 
 from wordgrad import autograd, config, engine, errors, llm, loss, model, optimizer, prompts
 from wordgrad.autograd import BackwardContext, Module, StringBasedFunction, aggregate, sum
+from wordgrad.batch import map
 from wordgrad.config import (
     SingletonBackwardEngine,
     engine_context,
@@ -57,6 +58,7 @@ __all__ = [
     "get_max_concurrency",
     "llm",
     "loss",
+    "map",
     "max_concurrency",
     "model",
     "no_grad",
