@@ -33,6 +33,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from wordgrad.errors import WordgradError
+from wordgrad.report import write_report
 from wordgrad.train.evaluate import accuracy_summary, evaluate, format_accuracy, format_results
 from wordgrad.train.progress import reporter
 from wordgrad.train.prompt_optimization import PromptOptimization, PromptOptimizationConfig
@@ -322,6 +323,22 @@ def show(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> N
     if not steps:
         _fail(f"{run_dir} holds no run", code=2)
     typer.echo(f"{run_dir}: not finished; last checkpoint after step {steps[-1]}")
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (a training run's --run-dir).")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write it (default: RUN_DIR/report.html)."),
+    ] = None,
+) -> None:
+    """Write a run's report, one self-contained HTML file, and print its path."""
+    try:
+        path = write_report(run_dir, output)
+    except FileNotFoundError as error:
+        _fail(str(error), code=2)
+    typer.echo(str(path))
 
 
 def main(argv: list[str] | None = None) -> Any:
