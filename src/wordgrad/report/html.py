@@ -169,7 +169,10 @@ def _cards(summary: RunSummary) -> str:
     total = summary.usage_total
     if total is not None:
         cards.append(("tokens", _tokens(total.total_tokens), f"{total.calls:,.0f} calls"))
-        cards.append(("cost", _cost(total.cost_usd), f"LLM time {_seconds(total.latency_s)}"))
+        time = "estimated from list prices"
+        if total.latency_s is not None:
+            time = f"LLM time {_seconds(total.latency_s)}"
+        cards.append(("cost", _cost(total.cost_usd), time))
     items = "".join(
         f'<div class="card"><div class="label">{_e(label)}</div><div class="value">{_e(value)}'
         f'</div><div class="sub">{_e(sub)}</div></div>'
@@ -471,7 +474,7 @@ th{color:var(--muted);font-weight:600}td:first-child{white-space:nowrap}td.num,t
 table.usage td.tokens{position:relative;min-width:110px}
 .bar{display:block;height:4px;background:var(--accent);opacity:.45;border-radius:2px;margin-left:auto}
 tr.total td{font-weight:700;border-top:2px solid var(--ink)}
-.two{display:grid;grid-template-columns:1fr 1fr;gap:20px}
+.two{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:20px}.two>div{overflow-x:auto}
 @media (max-width:900px){.two{grid-template-columns:1fr}}
 .graph{overflow:auto;max-height:720px;border:1px solid var(--line);border-radius:6px;padding:8px;
 background:#fff}
