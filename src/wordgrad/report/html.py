@@ -474,7 +474,8 @@ th{color:var(--muted);font-weight:600}td:first-child{white-space:nowrap}td.num,t
 table.usage td.tokens{position:relative;min-width:110px}
 .bar{display:block;height:4px;background:var(--accent);opacity:.45;border-radius:2px;margin-left:auto}
 tr.total td{font-weight:700;border-top:2px solid var(--ink)}
-.two{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:20px}.two>div{overflow-x:auto}
+.two{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:20px}
+.two>div{overflow-x:auto}
 @media (max-width:900px){.two{grid-template-columns:1fr}}
 .graph{overflow:auto;max-height:720px;border:1px solid var(--line);border-radius:6px;padding:8px;
 background:#fff}
