@@ -159,13 +159,10 @@ def _cards(summary: RunSummary) -> str:
                     f"95% CI of last: [{_pct(last.ci_low)}, {_pct(last.ci_high)}], n={last.n}",
                 )
             )
-    cards.append(
-        (
-            "updates",
-            f"{decisions.count('kept')} kept",
-            f"{decisions.count('reverted')} reverted · {decisions.count('unchanged')} unchanged",
-        )
-    )
+    if decisions:
+        kept, reverted = decisions.count("kept"), decisions.count("reverted")
+        others = f"{reverted} reverted · {decisions.count('unchanged')} unchanged"
+        cards.append(("updates", f"{kept} kept", others))
     total = summary.usage_total
     if total is not None:
         cards.append(("tokens", _tokens(total.total_tokens), f"{total.calls:,.0f} calls"))
@@ -327,8 +324,8 @@ def _usage_table(rows: Sequence[UsageRow], first: str, total: UsageRow | None = 
 
     body = "".join(line(row) for row in rows) + (line(total, "total") if total else "")
     return (
-        f'<table class="usage"><thead><tr><th>{_e(first)}</th><th>calls</th><th>prompt tokens</th>'
-        "<th>completion tokens</th><th>tokens</th><th>cost</th><th>LLM time</th></tr></thead>"
+        f'<table class="usage"><thead><tr><th>{_e(first)}</th><th>calls</th><th>prompt</th>'
+        "<th>completion</th><th>tokens</th><th>cost</th><th>LLM time</th></tr></thead>"
         f"<tbody>{body}</tbody></table>"
     )
 
@@ -471,7 +468,7 @@ ol.feedback,ol.history{padding-left:22px}ol.feedback li,ol.history li{margin:6px
 table{border-collapse:collapse;width:100%;font-size:13px;margin:6px 0}
 th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
 th{color:var(--muted);font-weight:600}td:first-child{white-space:nowrap}td.num,th.num{text-align:right;white-space:nowrap}
-table.usage td.tokens{position:relative;min-width:110px}
+table.usage td.tokens{min-width:90px}
 .bar{display:block;height:4px;background:var(--accent);opacity:.45;border-radius:2px;margin-left:auto}
 tr.total td{font-weight:700;border-top:2px solid var(--ink)}
 .two{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:20px}

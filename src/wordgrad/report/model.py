@@ -95,10 +95,8 @@ class RunSummary:
     usage_total: UsageRow | None = None
     questions: list[Question] = field(default_factory=list)
     errors: list[Error] = field(default_factory=list)
-
-    @property
-    def last_step(self) -> int:
-        return max((record.step for record in self.steps), default=0)
+    last_step: int = 0
+    """The highest step any event belongs to."""
 
     @property
     def parameters(self) -> list[str]:
@@ -159,7 +157,8 @@ def summarize(events: Iterable[Event]) -> RunSummary:
         snapshots.append(("final", final_usage))
 
     summary.steps = [steps[number] for number in sorted(steps) if number > 0]
-    summary.series = _series(summary.evaluations, summary.steps)
+    summary.last_step = max((event.step or 0 for event in events), default=0)
+    summary.series = _series(summary.evaluations, summary.steps, summary.last_step)
     summary.usage_by_step = _usage_deltas(snapshots)
     for row in summary.usage_by_step:
         if row.label.startswith("step ") and int(row.label[5:]) in steps:
@@ -184,9 +183,10 @@ def _usage_fields(event: Usage) -> dict[str, Any]:
     }
 
 
-def _series(evaluations: list[Evaluation], steps: list[StepRecord]) -> dict[str, list[Point]]:
-    """Evaluations as points per split; ``final`` ones sit at the last step."""
-    last = max((record.step for record in steps), default=0)
+def _series(
+    evaluations: list[Evaluation], steps: list[StepRecord], last: int
+) -> dict[str, list[Point]]:
+    """Evaluations as points per split; ``final`` ones sit at the ``last`` step."""
     reverted = {r.step for r in steps if any(u.decision == "reverted" for u in r.updates)}
     series: dict[str, list[Point]] = {}
     for evaluation in evaluations:

@@ -57,7 +57,8 @@ def accuracy_plot(
         shift = (index - (len(names) - 1) / 2) * 5  # side by side where splits share a step
         parts.extend(_series(name, series[name], color, functools.partial(_shifted, sx, shift), sy))
         legend.append((name, color))
-    parts.extend(_legend(legend, any(p.rejected for ps in series.values() for p in ps)))
+    rejected = any(p.rejected for ps in series.values() for p in ps)
+    parts.extend(_legend(legend, rejected, bool(decisions)))
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -140,7 +141,7 @@ def _path(
     return " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in ordered)
 
 
-def _legend(entries: list[tuple[str, str]], rejected: bool) -> list[str]:
+def _legend(entries: list[tuple[str, str]], rejected: bool, decisions: bool) -> list[str]:
     x, y = WIDTH - RIGHT + 20, TOP + 8
     parts = []
     for name, color in entries:
@@ -156,8 +157,9 @@ def _legend(entries: list[tuple[str, str]], rejected: bool) -> list[str]:
             f'stroke-width="2"/><text x="{x + 20}" y="{y}">reverted proposal</text>'
         )
         y += 20
-    parts.append(f'<text x="{x}" y="{y + 6}" class="legend-title">step decisions</text>')
-    for decision, color in DECISION_COLORS.items():
+    if decisions:
+        parts.append(f'<text x="{x}" y="{y + 6}" class="legend-title">step decisions</text>')
+    for decision, color in DECISION_COLORS.items() if decisions else ():
         y += 18
         parts.append(
             f'<rect x="{x + 4}" y="{y - 8}" width="6" height="8" fill="{color}"/>'
