@@ -58,6 +58,12 @@ def test_changes_are_marked_word_by_word_and_escaped(run_dir: Path) -> None:
     assert "<del>question.</del>" in page
     assert "&lt;quickly&gt; &amp; move on." in page  # the reverted proposal, escaped
     assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page
+    history = page[page.index('<ol class="history">') :]
+    assert history.startswith(
+        '<ol class="history"><li><span class="step-no">step 0</span>'
+        '<div class="diff">Answer the question.</div></li>'
+        '<li><span class="step-no">step 1</span><div class="diff">Answer the <del>question.</del>'
+    )
 
 
 def test_word_diff() -> None:

@@ -290,16 +290,19 @@ def _variables_section(summary: RunSummary) -> str:
     for role in summary.parameters:
         history = summary.history(role)
         first, last = history[0][1], history[-1][1]
+        previous = [history[0][1]] + [text for _, text in history[:-1]]
         steps = "".join(
-            f'<li><span class="step-no">step {step}</span>{_pre(text)}</li>'
-            for step, text in history
+            f'<li><span class="step-no">step {step}</span>'
+            f'<div class="diff">{diff_html(before, text)}</div></li>'
+            for (step, text), before in zip(history, previous)
         )
         blocks.append(
             f'<div class="variable"><h3 class="role">{_e(role)}</h3>'
             '<p class="muted">From the first text to the last, changes marked:</p>'
             f'<div class="diff">{diff_html(first, last)}</div>'
             + _fold(
-                f"its text after every step ({len(history)})", f'<ol class="history">{steps}</ol>'
+                f"its text after every step, changes against the step before ({len(history)})",
+                f'<ol class="history">{steps}</ol>',
             )
             + "</div>"
         )
