@@ -11,7 +11,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 # Benchmark data lives beside the checkout; loaders read it before trying to download.
 export WORDGRAD_DATA ?= $(abspath ../shared/data)
 
-.PHONY: demo test lint typecheck layers unit install clean
+.PHONY: demo test lint typecheck layers unit install system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,11 @@ typecheck: install
 layers: install
 	$(BIN)/lint-imports
 
-unit: install
+# Chromium (browser tests) and Graphviz (graph pictures), from Debian's packages when missing.
+system-deps:
+	./scripts/install-system-deps.sh
+
+unit: install system-deps
 	$(BIN)/pytest
 
 test: lint typecheck layers unit
