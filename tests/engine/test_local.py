@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import warnings
 from collections.abc import Callable
 
 import pytest
@@ -174,7 +175,11 @@ def one_training_step(engine: EngineLM) -> tuple[str, str]:
     loss = loss_fn(answer)
     loss.backward(engine)
     optimizer = tg.TGD(parameters=[system_prompt], engine=engine)
-    optimizer.step()
+    with warnings.catch_warnings():
+        # This tiny model's updates are often poor; the optimizer's warnings about their quality
+        # (leaked tags, copied inputs) are not what this test is about.
+        warnings.simplefilter("ignore")
+        optimizer.step()
     assert system_prompt.gradients, "the system prompt received no feedback"
     return old, system_prompt.value
 

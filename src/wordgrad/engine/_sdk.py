@@ -31,14 +31,19 @@ from wordgrad.llm import Request, Usage
 _KEY_PATTERN = re.compile(r"\b(?:sk|gsk|pk|rk|AIza|xai)[-_A-Za-z0-9]{12,}")
 
 
-def import_sdk(module: str, *, extra: str, package: str | None = None) -> ModuleType:
-    """Import a provider SDK, or raise :class:`ConfigurationError` saying what to install."""
+def import_sdk(module: str, *, extra: str | None, package: str | None = None) -> ModuleType:
+    """Import a provider SDK, or raise :class:`ConfigurationError` saying what to install.
+
+    ``extra`` names wordgrad's optional extra that brings the SDK (None: it is a dependency of
+    wordgrad itself, so the fix is to install the ``package`` again).
+    """
     try:
         return importlib.import_module(module)
     except ImportError as error:
+        name = package or module
+        fix = f"pip install 'wordgrad[{extra}]'" if extra else f"pip install {name}"
         raise ConfigurationError(
-            f"this engine needs the {package or module!r} package, which is not installed; "
-            f"run: pip install 'wordgrad[{extra}]'"
+            f"this engine needs the {name!r} package, which is not installed; run: {fix}"
         ) from error
 
 

@@ -144,7 +144,7 @@ class OpenAICompatibleEngine(EngineLM):
             )
         self.service = SERVICES[service]
         self.provider = self.service.name
-        self._sdk = import_sdk("openai", extra="openai", package="openai")
+        self._sdk = import_sdk("openai", extra=None)
         if client is not None:
             self._client = client.with_options(max_retries=0)
             self._official = False
