@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import openai
 import pytest
@@ -384,3 +385,18 @@ def test_json_with_raw_newlines_in_strings_comes_back_strict(server: StubServer)
 
     assert json.loads(as_json) == {"improved_variable": "line one\nline two"}
     assert as_text == lenient  # free text is never touched
+
+
+def test_a_second_identical_call_is_served_from_the_cache(
+    server: StubServer, tmp_path: Path
+) -> None:
+    server.default = json_reply(completion("cached?"))
+    engine = engine_for(server, cache=tmp_path / "c.sqlite3")
+    request = Request.chat("same", temperature=0.0)
+
+    first, second = engine.send(request), engine.send(request)
+    engine.send(request.with_params(temperature=0.5))
+
+    assert (first.cached, second.cached) == (False, True)
+    assert second.text == "cached?"
+    assert len(server.received) == 2  # the first call and the one with another temperature
