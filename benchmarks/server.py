@@ -71,9 +71,6 @@ class Faults:
     """How long a hanging request sleeps; make it longer than the client's time-out."""
     seed: int = 0
 
-    def any(self) -> bool:
-        return self.error_500 + self.error_429 + self.hang > 0
-
 
 @dataclass
 class Counters:

@@ -234,12 +234,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=2, help="optimization steps per run (2)")
     parser.add_argument("--no-upstream", action="store_true", help="skip upstream textgrad")
     parser.add_argument("--no-faults", action="store_true", help="skip the fault run")
+    parser.add_argument("--fault-seed", type=int, default=1, help="seed of the fault RNG (1)")
     args = parser.parse_args(argv)
     with loopback_only():
-        return run_all(args.latency, args.steps, not args.no_upstream, not args.no_faults)
+        return run_all(
+            args.latency,
+            args.steps,
+            not args.no_upstream,
+            None if args.no_faults else args.fault_seed,
+        )
 
 
-def run_all(latency: float, steps: int, with_upstream: bool, with_faults: bool) -> int:
+def run_all(latency: float, steps: int, with_upstream: bool, fault_seed: int | None) -> int:
+    """Run everything, print the figures and the verdicts; 0 when every target is met."""
     concurrency = tg.get_max_concurrency()
     checks: list[tuple[str, bool]] = []
     upstream = with_upstream and upstream_available()
@@ -346,15 +353,23 @@ def run_all(latency: float, steps: int, with_upstream: bool, with_faults: bool) 
         )
     )
 
-    if with_faults:
+    if fault_seed is not None:
         fault_steps = max(steps, 3)
-        faults = Faults(error_500=0.10, error_429=0.05, hang=0.02, retry_after_s=0.2, hang_s=4.0)
+        faults = Faults(
+            error_500=0.10,
+            error_429=0.05,
+            hang=0.03,
+            retry_after_s=0.2,
+            hang_s=4.0,
+            seed=fault_seed,
+        )
         timeout_s = 1.5
         result = fault_run(latency, fault_steps, faults, timeout_s)
         counters = result["counters"]
         print(
             f"\nfaults: 10% HTTP 500, 5% HTTP 429 (Retry-After {faults.retry_after_s:g} s), "
-            f"2% hangs of {faults.hang_s:g} s (client time-out {timeout_s:g} s): "
+            f"3% hangs of {faults.hang_s:g} s (client time-out {timeout_s:g} s; seed "
+            f"{fault_seed}): "
             f"{result['steps']}/{fault_steps} minibatch steps completed, "
             f"{result['seconds']:.2f} s/step; "
             f"{counters.attempts} attempts for {counters.answered} answers; injected: "

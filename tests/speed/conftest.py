@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from benchmarks.server import digest, reply_for
@@ -25,3 +27,23 @@ def shuffled_script(request: Request) -> str:
 @pytest.fixture
 def engine() -> tg.ScriptedEngine:
     return tg.ScriptedEngine(shuffled_script)
+
+
+class InFlight:
+    """A script that counts the calls running at once; each holds until ``hold()`` returns."""
+
+    def __init__(self, hold: Callable[[], object], reply: Callable[[Request], str]) -> None:
+        self.hold = hold
+        self.reply = reply
+        self.running = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Request) -> str:
+        with self._lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        self.hold()
+        with self._lock:
+            self.running -= 1
+        return self.reply(request)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
 import wordgrad as tg
-from tests.speed.conftest import shuffled_script
+from tests.speed.conftest import InFlight, shuffled_script
 from wordgrad.batch import MapError
 
 
@@ -25,21 +24,11 @@ def test_results_come_back_computed_and_in_input_order(engine: tg.ScriptedEngine
 
 
 def test_a_function_that_reads_values_still_runs_items_side_by_side() -> None:
-    running, peak, lock = [0], [0], threading.Lock()
-
-    def script(request: tg.llm.Request) -> str:
-        with lock:
-            running[0] += 1
-            peak[0] = max(peak[0], running[0])
-        time.sleep(0.02)
-        with lock:
-            running[0] -= 1
-        return shuffled_script(request)
-
+    script = InFlight(lambda: time.sleep(0.02), shuffled_script)
     model = tg.BlackboxLLM(tg.ScriptedEngine(script))
     scores = tg.map(lambda i: len(model(question(i)).value), range(8), max_concurrency=4)
     assert len(scores) == 8
-    assert 1 < peak[0] <= 4
+    assert 1 < script.peak <= 4
 
 
 def test_max_concurrency_one_runs_items_one_by_one() -> None:

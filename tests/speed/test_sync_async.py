@@ -11,7 +11,7 @@ import pytest
 from benchmarks.workloads import prompt_optimization
 
 import wordgrad as tg
-from tests.speed.conftest import shuffled_script
+from tests.speed.conftest import InFlight, shuffled_script
 from wordgrad.engine import base as engine_base
 from wordgrad.executor import EXECUTOR
 
@@ -104,28 +104,18 @@ def test_requests_per_minute_is_honoured_under_concurrency(monkeypatch: pytest.M
 
 def test_raising_the_limit_starts_calls_that_were_waiting() -> None:
     gate = threading.Event()
-    running, peak, lock = [0], [0], threading.Lock()
-
-    def script(request: tg.llm.Request) -> str:
-        with lock:
-            running[0] += 1
-            peak[0] = max(peak[0], running[0])
-        gate.wait(10)
-        with lock:
-            running[0] -= 1
-        return request.prompt
-
+    script = InFlight(lambda: gate.wait(10), lambda request: request.prompt)
     model = tg.BlackboxLLM(tg.ScriptedEngine(script))
     tg.set_max_concurrency(1)
     answers = [model(question(i)) for i in range(4)]
     deadline = time.monotonic() + 10
-    while running[0] < 1 and time.monotonic() < deadline:
+    while script.running < 1 and time.monotonic() < deadline:
         time.sleep(0.005)
-    assert peak[0] == 1
+    assert script.peak == 1
     tg.set_max_concurrency(4)
-    while running[0] < 4 and time.monotonic() < deadline:
+    while script.running < 4 and time.monotonic() < deadline:
         time.sleep(0.005)
     gate.set()
     assert [a.value for a in answers] == [f"question {i}" for i in range(4)]
-    assert peak[0] == 4
+    assert script.peak == 4
     assert EXECUTOR.max_concurrency == 4
