@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from wordgrad.engine._sdk import import_sdk, strict_json
@@ -85,14 +86,26 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> _LoadedModel:
     key = (str(path), n_ctx, n_threads)
     with _models_lock:
         if key not in _models:
-            llama_cpp = import_sdk("llama_cpp", extra="local", package="llama-cpp-python")
-            if not _models:
-                atexit.register(_close_all)
-            llama = llama_cpp.Llama(
+            llama = _llama_cpp().Llama(
                 model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False
             )
             _models[key] = _LoadedModel(llama, threading.Lock())
         return _models[key]
+
+
+_cleanup_registered = False
+_cleanup_lock = threading.Lock()
+
+
+def _llama_cpp() -> ModuleType:
+    """The ``llama_cpp`` module, imported on first use with its clean-up registered at exit."""
+    global _cleanup_registered
+    module = import_sdk("llama_cpp", extra="local", package="llama-cpp-python")
+    with _cleanup_lock:
+        if not _cleanup_registered:
+            atexit.register(_close_all)
+            _cleanup_registered = True
+    return module
 
 
 def _close_all() -> None:
@@ -113,9 +126,8 @@ def _close_all() -> None:
 
 @functools.lru_cache(maxsize=32)
 def _grammar(text: str) -> Any:
-    llama_cpp = import_sdk("llama_cpp", extra="local", package="llama-cpp-python")
     try:
-        return llama_cpp.LlamaGrammar.from_string(text, verbose=False)
+        return _llama_cpp().LlamaGrammar.from_string(text, verbose=False)
     except ValueError as error:
         raise InvalidRequestError(f"the GBNF grammar could not be parsed: {error}") from error
 
@@ -155,7 +167,7 @@ class LocalEngine(EngineLM):
                 f"the local engine's model file {str(path)!r} does not exist; pass the path "
                 f"of a .gguf file or set {MODEL_ENV}"
             )
-        import_sdk("llama_cpp", extra="local", package="llama-cpp-python")
+        _llama_cpp()
         self.model_path = path
         self.n_ctx = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 1
