@@ -44,6 +44,9 @@ from wordgrad.llm import Request
 MODEL = "bench-model"
 TARGET_SPEEDUP = 4.0
 TARGET_CRITICAL_RATIO = 1.3
+TARGET_LATENCY_S = 0.3
+"""The two timing targets hold from this latency up; below it, fixed per-call costs (HTTP, the
+SDK) weigh more, so they are printed for information only."""
 TARGET_OVERHEAD_MS = 1.0
 
 Builder = Callable[[ModuleType, Any], Workload]
@@ -320,7 +323,7 @@ def run_all(latency: float, steps: int, with_upstream: bool, fault_seed: int | N
                         concurrent_run.requests <= sequential_run.requests,
                     )
                 )
-                if build is prompt_optimization:
+                if build is prompt_optimization and latency >= TARGET_LATENCY_S:
                     checks.append(
                         (
                             f"minibatch: >= {TARGET_SPEEDUP:g}x faster than sequential",
