@@ -47,6 +47,7 @@ from wordgrad.train.evaluate import (
     score_of,
 )
 from wordgrad.train.loop import RunLoop
+from wordgrad.train.progress import Advance
 from wordgrad.train.runs import Run
 
 PROMPT_ROLE = (
@@ -337,39 +338,11 @@ class _Trainer:
         self.optimizer, self.data, self.backward_engine = optimizer, data, backward_engine
 
     def step(self, state: _LoopState, indices: list[int]) -> None:
+        """Step ``state.step + 1`` on the training examples at ``indices``; updates ``state``."""
         step = state.step + 1
-        examples = [self.data.train[i] for i in indices]
-        self.optimizer.zero_grad()
-        predictions, losses = [], []
-        for question, answer in examples:
-            x = question_variable(question)
-            prediction = self.model(x)
-            predictions.append(prediction)
-            losses.append(judge(self.data.eval_fn, x, answer_variable(answer), prediction))
-        scores = [score_of(self.data.eval_fn, loss) for loss in losses]
-        self.run.emit(
-            "forward",
-            step,
-            epoch=state.epoch,
-            indices=indices,
-            predictions=[p.text for p in predictions],
-            scores=scores,
-        )
-        self.run.emit("loss", step, values=[loss.text for loss in losses])
-        tg.sum(losses).backward(self.backward_engine)
-        feedback = [g.text for g in self.prompt.gradients]
-        self.run.emit(
-            "backward",
-            step,
-            feedback=[{"parameter": self.prompt.role_description, "text": t} for t in feedback],
-        )
-
-        old_value = self.prompt.text
-        errors_before = len(self.optimizer.parse_errors)
-        self.optimizer.step()
+        with self.loop.reporter.task(f"step {step} (answer, feedback, update)", 3) as advance:
+            old_value, feedback, parse_errors = self._update(step, state.epoch, indices, advance)
         new_value = self.prompt.text
-        parse_errors = [str(e) for e in self.optimizer.parse_errors[errors_before:]]
-
         decision, val_before, val_after = "unchanged", _mean(state.val_current), None
         if new_value != old_value:
             decision = "kept"
@@ -399,6 +372,43 @@ class _Trainer:
         shown = "" if val_after is None else f", validation {val_before:.3f} -> {val_after:.3f}"
         self.loop.reporter.message(f"step {step}: update {decision}{shown}")
         state.step, state.batch_in_epoch = step, state.batch_in_epoch + 1
+
+    def _update(
+        self, step: int, epoch: int, indices: list[int], advance: Advance
+    ) -> tuple[str, list[str], list[str]]:
+        """Forward, loss, backward and the optimizer's update; returns the value it replaced,
+        the feedback the prompt received, and the optimizer's parse errors."""
+        self.optimizer.zero_grad()
+        predictions, losses = [], []
+        for question, answer in (self.data.train[i] for i in indices):
+            x = question_variable(question)
+            prediction = self.model(x)
+            predictions.append(prediction)
+            losses.append(judge(self.data.eval_fn, x, answer_variable(answer), prediction))
+        scores = [score_of(self.data.eval_fn, loss) for loss in losses]
+        self.run.emit(
+            "forward",
+            step,
+            epoch=epoch,
+            indices=indices,
+            predictions=[p.text for p in predictions],
+            scores=scores,
+        )
+        self.run.emit("loss", step, values=[loss.text for loss in losses])
+        advance()
+        tg.sum(losses).backward(self.backward_engine)
+        feedback = [g.text for g in self.prompt.gradients]
+        self.run.emit(
+            "backward",
+            step,
+            feedback=[{"parameter": self.prompt.role_description, "text": t} for t in feedback],
+        )
+        advance()
+        old_value = self.prompt.text
+        errors_before = len(self.optimizer.parse_errors)
+        self.optimizer.step()
+        advance()
+        return old_value, feedback, [str(e) for e in self.optimizer.parse_errors[errors_before:]]
 
 
 def _mean(scores: Sequence[float]) -> float | None:
