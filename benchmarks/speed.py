@@ -36,6 +36,7 @@ if not __package__:  # run as a file: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import wordgrad as tg
+from benchmarks import barriers
 from benchmarks.server import Counters, FakeOpenAIServer, Faults, reply_for, serve
 from benchmarks.workloads import BUILDERS, Workload, prompt_optimization
 from wordgrad.engine import RetryPolicy
@@ -354,6 +355,19 @@ def run_all(latency: float, steps: int, with_upstream: bool, fault_seed: int | N
             f"overhead < {TARGET_OVERHEAD_MS:g} ms per call",
             max(overhead.values()) < TARGET_OVERHEAD_MS,
         )
+    )
+
+    low, high = 0.05, 0.55
+    bounds = barriers.measure(low, high)
+    print(
+        f"\nvariable latency ({low * 1000:.0f}-{high * 1000:.0f} ms per call, in-process), "
+        "minibatch step, seconds: "
+        + "; ".join(
+            f"wall {b.wall_s:.2f} / wave bound {b.waves_s:.2f} / dataflow bound {b.dataflow_s:.2f}"
+            for b in bounds
+        )
+        + "\n(the backward pass runs in waves; the gap between the bounds is what scheduling each"
+        " node as soon as it is ready would save)"
     )
 
     if fault_seed is not None:
