@@ -1,19 +1,24 @@
-"""The computation graph: topological order, the backward pass in ready sets, ``no_grad``, DOT.
+"""The computation graph: topological order, the backward pass, ``no_grad``, DOT.
 
 This module knows nodes only through the small :class:`Node` protocol that ``Variable``
 implements, so it stays below ``variable.py``.
 
-The backward pass runs in *waves*. A node is ready once every successor that can send it feedback
-has done so; all ready nodes form one wave. Their LLM requests (gradient merges first, then the
-gradients for their inputs) go to the executor together, so they run side by side, and results
-are then handed out in graph order, so the outcome never depends on which call finished first.
+The backward pass is driven by data flow. A node is *ready* once every successor that can send
+it feedback has sent it; it then merges grouped feedback (``tg.aggregate``) and sends its own
+feedback requests at once, while other branches are still waiting for theirs. So a slow call
+holds up only what depends on it. Feedback that arrives for a node is held until the node is
+ready and then handed over sorted by where it came from (the sender's place in the graph, then
+the order of its jobs), so the outcome never depends on which call finished first.
 """
 
 from __future__ import annotations
 
 import contextvars
 import html
+import queue
 import textwrap
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -31,10 +36,13 @@ class GradientJob:
     """One piece of feedback to compute and where it goes.
 
     With a ``request``, the reply text is computed by the backward engine; without one, ``text``
-    is used as it is (e.g. feedback passed through a sum). ``deliver`` receives the text.
+    is used as it is (e.g. feedback passed through a sum). ``deliver`` receives the text once
+    ``target`` (the node the feedback is for) is ready; a job without a target (merging a node's
+    own feedback) is delivered as soon as it is done.
     """
 
     deliver: Callable[[str], None]
+    target: Any = None
     request: Request | None = None
     text: str = ""
     label: str = "gradient"
@@ -86,7 +94,8 @@ def topological_order(root: Node) -> list[Node]:
 def run_backward(root: Node, engine: Engine) -> None:
     """Propagate feedback from ``root`` to every trainable node that leads to it.
 
-    Nodes with ``requires_grad=False`` receive nothing and pass nothing on.
+    Nodes with ``requires_grad=False`` receive nothing and pass nothing on. A failed feedback
+    request raises its :class:`~wordgrad.errors.NodeError` here, naming the node.
     """
     order = topological_order(root)
     position = {id(node): index for index, node in enumerate(order)}
@@ -96,18 +105,53 @@ def run_backward(root: Node, engine: Engine) -> None:
             for predecessor in _unique(node.predecessors):
                 waiting_on[id(predecessor)] += 1
 
-    ready: list[Node] = [root]
-    while ready:
-        wave = sorted(ready, key=lambda n: position[id(n)])
-        active = [node for node in wave if node.requires_grad]
-        _run_jobs([job for node in active for job in node.reduction_jobs()], engine)
-        _run_jobs([job for node in active for job in node.gradient_jobs(engine)], engine)
-        ready = []
-        for node in active:
-            for predecessor in _unique(node.predecessors):
-                waiting_on[id(predecessor)] -= 1
-                if waiting_on[id(predecessor)] == 0:
-                    ready.append(predecessor)
+    held: dict[int, list[tuple[tuple[int, int], GradientJob, str]]] = {}
+    ready: deque[Node] = deque([root])
+    done: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+    outstanding = 0
+
+    def after(futures: list[Future[Response]], then: Callable[[], None]) -> None:
+        """Run ``then`` on this thread once every future has finished."""
+        nonlocal outstanding
+        outstanding += 1
+        _when_all(futures, lambda: done.put(then))
+
+    def begin(node: Node) -> None:
+        for _, job, text in sorted(held.pop(id(node), []), key=lambda item: item[0]):
+            job.deliver(text)
+        if not node.requires_grad:
+            return
+        merges = node.reduction_jobs()
+        futures = _submit(merges, engine)
+
+        def merged() -> None:
+            _deliver(merges, futures)
+            send_feedback(node)
+
+        after(_sent(futures), merged)
+
+    def send_feedback(node: Node) -> None:
+        jobs = node.gradient_jobs(engine)
+        futures = _submit(jobs, engine)
+        after(_sent(futures), lambda: finish(node, jobs, futures))
+
+    def finish(node: Node, jobs: list[GradientJob], futures: list[Future[Response] | None]) -> None:
+        for index, (job, future) in enumerate(zip(jobs, futures)):
+            text = job.text if future is None else resolve(future).text
+            key = (position[id(node)], index)
+            held.setdefault(id(job.target), []).append((key, job, text))
+        for predecessor in _unique(node.predecessors):
+            waiting_on[id(predecessor)] -= 1
+            if waiting_on[id(predecessor)] == 0:
+                ready.append(predecessor)
+
+    while ready or outstanding:
+        if ready:
+            begin(ready.popleft())
+        else:
+            then = done.get()
+            outstanding -= 1
+            then()
 
 
 def _unique(nodes: Sequence[Any]) -> list[Any]:
@@ -118,16 +162,42 @@ def _unique(nodes: Sequence[Any]) -> list[Any]:
     return list(unique.values())
 
 
-def _run_jobs(jobs: list[GradientJob], engine: Engine) -> None:
-    """Send every job's request at once, then deliver the results in job order."""
-    pending: list[Future[Response] | None] = [
+def _submit(jobs: list[GradientJob], engine: Engine) -> list[Future[Response] | None]:
+    """Send every job's request now; None for jobs whose text is already known."""
+    return [
         EXECUTOR.submit_request(engine, job.request, purpose=job.purpose, label=job.label)
         if job.request is not None
         else None
         for job in jobs
     ]
-    for job, future in zip(jobs, pending):
+
+
+def _sent(futures: list[Future[Response] | None]) -> list[Future[Response]]:
+    return [future for future in futures if future is not None]
+
+
+def _deliver(jobs: list[GradientJob], futures: list[Future[Response] | None]) -> None:
+    """Hand each job its text, in job order (raises the error of a failed request)."""
+    for job, future in zip(jobs, futures):
         job.deliver(job.text if future is None else resolve(future).text)
+
+
+def _when_all(futures: list[Future[Response]], then: Callable[[], None]) -> None:
+    """Call ``then()`` once every future has finished (at once when there are none)."""
+    remaining = [len(futures)]
+    lock = threading.Lock()
+
+    def one_done(_: Future[Response]) -> None:
+        with lock:
+            remaining[0] -= 1
+            if remaining[0]:
+                return
+        then()
+
+    if not futures:
+        then()
+    for future in futures:
+        future.add_done_callback(one_done)
 
 
 # ---------------------------------------------------------------------------- no_grad

@@ -435,7 +435,7 @@ def combine(
             deliver = functools.partial(
                 deliver_gradient, variable, context if feedback else None, groups
             )
-            result.append(GradientJob(deliver=deliver, text=feedback))
+            result.append(GradientJob(deliver=deliver, target=variable, text=feedback))
         return result
 
     if output.requires_grad:

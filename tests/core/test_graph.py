@@ -163,3 +163,38 @@ def test_dot_export_lists_nodes_and_edges() -> None:
     assert dot.startswith("digraph wordgrad {")
     assert "Be brief &amp; &lt;exact&gt;." in dot
     assert dot.count("->") == 2 and "LLMCall" in dot
+
+
+def test_a_slow_branch_holds_up_only_what_depends_on_it() -> None:
+    """Branch 1's feedback reaches the shared prompt while branch 0's is still being written."""
+    import threading
+
+    released = threading.Event()
+    seen: list[str] = []
+
+    def script(request: Request) -> str:
+        kind = kind_of(request)
+        if kind != "gradient":
+            return "critique" if kind == "evaluation" else f"answer to {request.prompt}"
+        role = role_in_gradient_request(request)
+        about = "q0" if "q0" in request.prompt else "q1"
+        seen.append(f"{role}/{about}")
+        if role == "answer" and about == "q0":
+            released.wait(10)  # stuck until branch 1 has reached the prompt
+        if role == "system prompt" and about == "q1":
+            released.set()
+        return f"fix via {about}"
+
+    engine = tg.ScriptedEngine(script)
+    prompt = Variable("Solve.", role_description="system prompt")
+    losses = []
+    for name in ("q0", "q1"):
+        question = Variable(name, requires_grad=False, role_description="question")
+        answer = LLMCall(engine, prompt)(question, response_role_description="answer")
+        losses.append(tg.TextLoss("Evaluate the answer.", engine=engine)(answer))
+    tg.sum(losses).backward(engine)
+
+    assert released.is_set()
+    assert seen.index("system prompt/q1") < seen.index("system prompt/q0")
+    # Gradient order is by graph position, not by arrival: q0's feedback comes first.
+    assert [g.value for g in prompt.gradients] == ["fix via q0", "fix via q1"]

@@ -61,6 +61,7 @@ def feedback_jobs(
         )
         jobs.append(
             GradientJob(
+                target=variable,
                 deliver=functools.partial(deliver_gradient, variable, context, groups),
                 request=request,
                 label=prompts.render("role.feedback", role=variable.role_description),
