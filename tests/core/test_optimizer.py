@@ -263,3 +263,15 @@ def test_updates_that_copy_our_tags_or_a_training_input_are_flagged() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", LeakWarning)
         tg.TGD([parameter], engine=clean).step()
+
+
+def test_json_updates_tolerate_raw_newlines_and_bound_the_length() -> None:
+    parameter = parameter_with_feedback("x" * 800, "shorter")
+    engine = tg.ScriptedEngine(
+        lambda r: '{"improved_variable": "line one\nline two"}',
+        capabilities=Capabilities(structured_output=True),
+    )
+    tg.TGD([parameter], engine=engine).step()
+    assert parameter.value == "line one\nline two"
+    schema = update_requests(engine)[0].response_format.schema  # type: ignore[union-attr]
+    assert schema["properties"]["improved_variable"]["maxLength"] == 2400

@@ -13,12 +13,22 @@ from typing import Any
 
 JSON_FIELD = "improved_variable"
 
-JSON_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {JSON_FIELD: {"type": "string"}},
-    "required": [JSON_FIELD],
-    "additionalProperties": False,
-}
+MIN_JSON_VALUE_CHARS = 1000
+
+
+def json_schema(current_value: str) -> dict[str, Any]:
+    """The shape of a JSON update: one string field, at most a few times the current length.
+
+    The bound matters for engines that decode under the schema (llama.cpp): a small model would
+    otherwise ramble inside the string until ``max_tokens`` and leave the JSON unclosed.
+    """
+    limit = max(MIN_JSON_VALUE_CHARS, 3 * len(current_value))
+    return {
+        "type": "object",
+        "properties": {JSON_FIELD: {"type": "string", "maxLength": limit}},
+        "required": [JSON_FIELD],
+        "additionalProperties": False,
+    }
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,7 @@ def _from_json(reply: str) -> str | None:
     if not text.startswith("{"):
         return None
     try:
-        parsed = json.loads(text)
+        parsed = json.loads(text, strict=False)  # raw newlines inside strings are common
     except json.JSONDecodeError:
         return None
     value = parsed.get(JSON_FIELD) if isinstance(parsed, dict) else None

@@ -15,7 +15,7 @@ from wordgrad.executor import EXECUTOR, resolve
 from wordgrad.llm import Message, Request, Response, ResponseFormat
 from wordgrad.optimizer.base import Optimizer
 from wordgrad.optimizer.leaks import copied_inputs, leaked_tags
-from wordgrad.optimizer.parsing import JSON_FIELD, JSON_SCHEMA, ReplyFormat, extract_new_value
+from wordgrad.optimizer.parsing import JSON_FIELD, ReplyFormat, extract_new_value, json_schema
 from wordgrad.variable import Variable
 
 OnParseError = Literal["raise", "record"]
@@ -142,7 +142,9 @@ class TextualGradientDescent(Optimizer):
         request = Request((Message("system", self.system_prompt(engine)), Message("user", user)))
         if self._uses_json(engine):
             request = request.with_params(
-                response_format=ResponseFormat("json_schema", schema=JSON_SCHEMA, name="update")
+                response_format=ResponseFormat(
+                    "json_schema", schema=json_schema(parameter.text), name="update"
+                )
             )
         return request
 
