@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from wordgrad.train.evaluate import format_results
     from wordgrad.train.progress import reporter
     from wordgrad.train.prompt_optimization import PromptOptimization, PromptOptimizationConfig
-    from wordgrad.train.runs import RunStopped
+    from wordgrad.train.runs import RunDir, RunStopped
 
     config = PromptOptimizationConfig(
         task="BBH_object_counting",
@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         f"validation on {DEMO_VAL_SIZE}, model {args.model!r}",
         flush=True,
     )
+    finished_before = not args.fresh and RunDir(run_dir).results() is not None
     started = time.perf_counter()
     loop = PromptOptimization(config, run_dir, force=args.fresh, reporter=reporter())
     try:
@@ -76,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"final prompt: {results['final_prompt']!r}")
     print(f"tokens used: {usage['total_tokens']:,} in {usage['calls']} calls")
     print(f"run directory: {results['run_dir']}")
-    print(f"wall time: {time.perf_counter() - started:.0f} s")
+    if not finished_before:
+        print(f"wall time: {time.perf_counter() - started:.0f} s")
     return 0
 
 
