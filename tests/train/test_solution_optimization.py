@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
+
+import pytest
 
 import wordgrad as tg
 from wordgrad.llm import Request
 from wordgrad.train.events import Question, read_events
+from wordgrad.train.runs import RunDir, RunStopped
 from wordgrad.train.solution_optimization import (
     SolutionOptimizationConfig,
     majority_vote,
@@ -58,3 +62,35 @@ def test_each_question_is_rewritten_and_voted_on(tmp_path: Path) -> None:
     # calls made on the questions' threads are counted in the run's usage
     assert results["usage"]["calls"] == len(engine.requests)
     assert results["usage"]["by_purpose"]["optimizer"]["calls"] == 3 * 3
+
+
+def test_a_stopped_run_resumes_at_the_next_unfinished_step(tmp_path: Path) -> None:
+    config = SolutionOptimizationConfig(model="scripted", iterations=2, batch_size=2, size=5)
+    reference = tmp_path / "reference"
+    engine = tg.ScriptedEngine(script, model_string="scripted")
+    expected = optimize_solutions(
+        config, reference, data_dir=SHARED_DATA, forward_engine=engine, backward_engine=engine
+    )
+
+    calls = itertools.count(1)
+
+    def interrupted(request: Request) -> str:
+        if (request.system_prompt or "").startswith("You revise") and next(calls) == 6:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of step 2
+        return script(request)
+
+    stopping = tg.ScriptedEngine(interrupted, model_string="scripted")
+    run_dir = tmp_path / "run"
+    with pytest.raises(RunStopped):
+        optimize_solutions(
+            config, run_dir, data_dir=SHARED_DATA, forward_engine=stopping, backward_engine=stopping
+        )
+    assert RunDir(run_dir).checkpoint_steps() == [0, 1]
+
+    again = tg.ScriptedEngine(script, model_string="scripted")
+    results = optimize_solutions(
+        config, run_dir, data_dir=SHARED_DATA, forward_engine=again, backward_engine=again
+    )
+    indices = [e.index for e in read_events(run_dir) if isinstance(e, Question)]
+    assert indices == [0, 1, 2, 3, 4]
+    assert results["test"] == expected["test"]
