@@ -31,11 +31,13 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.console import Console
 
 from wordgrad.errors import WordgradError
 from wordgrad.report import write_report
+from wordgrad.report.live import LiveView
 from wordgrad.train.evaluate import accuracy_summary, evaluate, format_accuracy, format_results
-from wordgrad.train.progress import reporter
+from wordgrad.train.progress import ConsoleReporter, reporter
 from wordgrad.train.prompt_optimization import PromptOptimization, PromptOptimizationConfig
 from wordgrad.train.runs import Budget, RunConfigError, RunDir, RunStopped
 from wordgrad.train.solution_optimization import (
@@ -115,10 +117,19 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _execute(loop: PromptOptimization | SolutionOptimization) -> None:
-    """Run a loop, print its results, and turn stops and errors into messages and exit codes."""
+def _execute(loop: PromptOptimization | SolutionOptimization, quiet: bool) -> None:
+    """Run a loop, print its results, and turn stops and errors into messages and exit codes.
+
+    On a terminal the run is shown live (step, accuracy so far, tokens and cost so far).
+    """
     try:
-        results = loop.run()
+        if quiet or not sys.stderr.isatty():
+            results = loop.run()
+        else:
+            with LiveView(Console(stderr=True)) as view:
+                loop.on_event = view.write
+                loop.reporter = ConsoleReporter(view.console)
+                results = loop.run()
     except RunStopped as stopped:
         typer.echo(f"wordgrad: {stopped}", err=True)
         if stopped.status == "interrupted":
@@ -261,7 +272,7 @@ def optimize_prompt_command(
         force=force,
         reporter=reporter(quiet),
     )
-    _execute(loop)
+    _execute(loop, quiet)
 
 
 @optimize_app.command("solution")
@@ -308,7 +319,7 @@ def optimize_solution_command(
         force=force,
         reporter=reporter(quiet),
     )
-    _execute(loop)
+    _execute(loop, quiet)
 
 
 @app.command()

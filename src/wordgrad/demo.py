@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("WORDGRAD_CACHE_DIR", str(cache))
 
     from wordgrad.errors import WordgradError
+    from wordgrad.report import write_report
     from wordgrad.train.evaluate import format_results
     from wordgrad.train.progress import reporter
     from wordgrad.train.prompt_optimization import PromptOptimization, PromptOptimizationConfig
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"final prompt: {results['final_prompt']!r}")
     print(f"tokens used: {usage['total_tokens']:,} in {usage['calls']} calls")
     print(f"run directory: {results['run_dir']}")
+    print(f"report: {write_report(results['run_dir'])}")
     if not finished_before:
         print(f"wall time: {time.perf_counter() - started:.0f} s")
     return 0

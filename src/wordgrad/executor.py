@@ -29,7 +29,8 @@ import functools
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from wordgrad.errors import NodeError
@@ -99,6 +100,7 @@ class Executor:
         ``build`` is the request, or a function that builds it from the inputs' values once they
         are ready. ``label`` names the node (its role) in error messages.
         """
+        purpose = _counted_as.get() or purpose
         result: Future[Response] = Future()
         context = contextvars.copy_context()
 
@@ -303,6 +305,24 @@ def _node_error(label: str, error: Exception) -> NodeError:
 
 EXECUTOR = Executor()
 """The process-wide executor."""
+
+_counted_as: contextvars.ContextVar[Purpose | None] = contextvars.ContextVar(
+    "wordgrad_counted_as", default=None
+)
+
+
+@contextmanager
+def counted_as(purpose: Purpose) -> Iterator[None]:
+    """Count every request sent inside the block under ``purpose`` in usage tables.
+
+    Evaluation loops use it, so that answering validation questions shows as "evaluation", not
+    as training "forward" calls.
+    """
+    token = _counted_as.set(purpose)
+    try:
+        yield
+    finally:
+        _counted_as.reset(token)
 
 
 def resolve(future: Future[T]) -> T:

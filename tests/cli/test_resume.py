@@ -110,7 +110,8 @@ def start_hanging_run(run_dir: Path, tmp_path: Path) -> tuple[subprocess.Popen[s
 
 
 def comparable_events(run_dir: Path) -> list[tuple[str, Any, dict[str, Any]]]:
-    """The log without what legitimately differs between processes (times, run boundaries)."""
+    """The log without what legitimately differs between processes (times, measured latencies,
+    run boundaries)."""
     return [
         (e.type, e.step, _without(vars(e), "time", "extra"))
         for e in read_events(run_dir)
@@ -119,7 +120,16 @@ def comparable_events(run_dir: Path) -> list[tuple[str, Any, dict[str, Any]]]:
 
 
 def _without(record: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in names}
+    """``record`` without ``names`` and without measured latencies, at any depth."""
+    return {k: _unmeasured(v) for k, v in record.items() if k not in names}
+
+
+def _unmeasured(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _unmeasured(v) for k, v in value.items() if k != "latency_s"}
+    if isinstance(value, list):
+        return [_unmeasured(v) for v in value]
+    return value
 
 
 def final_state(run_dir: Path) -> dict[str, Any]:

@@ -172,3 +172,41 @@ def test_reply_cap_applies_to_answers_and_feedback_but_not_to_rewrites(tmp_path:
     others = [r for r in requests if r not in rewrites]
     assert len(rewrites) == 1 and rewrites[0].max_tokens is None
     assert others and all(r.max_tokens == 50 for r in others)
+
+
+def test_each_step_keeps_its_graph_and_observers_see_every_event(tmp_path: Path) -> None:
+    from wordgrad.report.live import LiveView
+    from wordgrad.train.prompt_optimization import PromptOptimization
+
+    models = Models(["GOOD: count carefully.", "GOOD: count twice."])
+    seen: list[str] = []
+    view = LiveView()
+
+    def observe(type: str, step: int | None, **fields: object) -> None:
+        seen.append(type)
+        view.write(type, step, **fields)
+
+    config = PromptOptimizationConfig(
+        model="forward", backward_model="backward", val_size=VAL_SIZE, test_size=4, steps=2
+    )
+    PromptOptimization(
+        config,
+        tmp_path,
+        data_dir=SHARED_DATA,
+        forward_engine=models.forward,
+        backward_engine=models.backward,
+        on_event=observe,
+    ).run()
+
+    assert seen == [e.type for e in read_events(tmp_path)]
+    assert view.step == 2 and view.status == "completed"
+    for step in (1, 2):
+        dot = (tmp_path / "graphs" / f"step-{step:04d}.dot").read_text(encoding="utf-8")
+        assert dot.startswith("digraph wordgrad {") and "Sum" in dot and "LLMCall" in dot
+    usage = [e for e in read_events(tmp_path) if e.type == "usage"][-1]
+    assert usage.step is None  # the final totals
+    by_purpose = usage.by_purpose  # type: ignore[attr-defined]
+    # answering validation and test questions counts as evaluation, training answers as forward
+    assert by_purpose["forward"]["calls"] == 2 * 3
+    assert by_purpose["evaluation"]["calls"] >= 2 * VAL_SIZE
+    assert all("latency_s" in row for row in by_purpose.values())

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wordgrad.autograd import StringBasedFunction
+from wordgrad.executor import counted_as
 from wordgrad.graph import no_grad
 from wordgrad.loss import MultiFieldTokenParsedEvaluation
 from wordgrad.model import BlackboxLLM
@@ -63,9 +64,12 @@ def evaluate(
     reporter: Reporter | None = None,
     description: str = "evaluating",
 ) -> list[float]:
-    """Per-example scores of ``model`` on ``examples``, in order (no graph is recorded)."""
+    """Per-example scores of ``model`` on ``examples``, in order.
+
+    No graph is recorded, and every call counts as "evaluation" in usage tables.
+    """
     reporter = reporter or SilentReporter()
-    with no_grad():
+    with no_grad(), counted_as("evaluation"):
         evaluations = []
         for question, answer in examples:
             x = question_variable(question)

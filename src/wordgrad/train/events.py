@@ -47,9 +47,13 @@ Event types and their own fields:
     (letter read from each iterate), ``majority`` (the voted letter), ``zero_shot_score``,
     ``majority_score``.
 ``usage``
-    Totals so far for the whole run (across resumes): ``total_tokens``, ``cost_usd``,
-    ``calls``, and ``by_purpose``: ``{purpose: {"calls", "prompt_tokens", "completion_tokens",
-    "cost_usd"}}`` with purpose one of "forward", "backward", "optimizer", "evaluation", "other".
+    Written with each step's checkpoint (its ``step``) and once more at the end (``step`` null,
+    after the final evaluations). Totals so far for the whole run (across resumes):
+    ``total_tokens``, ``cost_usd``, ``calls``, and ``by_purpose``: ``{purpose: {"calls",
+    "cached_calls", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s"}}`` with
+    purpose one of "forward" (training answers), "backward", "optimizer", "evaluation" (judges,
+    losses, and all calls made while evaluating a split), "other". ``latency_s`` is the summed
+    latency of the calls.
 ``error``
     ``error_type`` (exception class name), ``message``.
 ``run_end``
@@ -201,9 +205,16 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 # --------------------------------------------------------------------------- secrets
 
-_SECRET_KEY = re.compile(r"(api[_-]?key|authorization|token|secret|password)", re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"(?:^|_)(?:api[_-]?key|authorization|(?:access_|auth_|bearer_|refresh_)?token|secret|"
+    r"password)$",
+    re.IGNORECASE,
+)
+"""Field names whose string values are secrets: whole words, so ``max_tokens`` stays."""
 _SECRET_TEXT = (
     re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"\bAIza[0-9A-Za-z_\-]{30,}"),  # Google API keys
+    re.compile(r"\b(?:hf|ghp|gho|ghs|github_pat|xox[bp])_[A-Za-z0-9_]{16,}"),  # HF, GitHub, Slack
     re.compile(r"(?i)\bBearer\s+[A-Za-z0-9._~+/\-]+=*"),
     re.compile(r"(?i)(authorization\s*[:=]\s*)([^\s,;]+(\s+[^\s,;]+)?)"),
     re.compile(r"(?i)((?:api[_-]?key|x-api-key)\s*[:=]\s*)([^\s,;\"']+)"),

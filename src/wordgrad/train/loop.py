@@ -15,7 +15,7 @@ from wordgrad.config import get_max_concurrency, max_concurrency
 from wordgrad.engine import get_engine
 from wordgrad.engine.base import EngineLM
 from wordgrad.train.progress import Reporter, SilentReporter
-from wordgrad.train.runs import Budget, Run
+from wordgrad.train.runs import Budget, EventObserver, Run
 
 
 class LoopConfig(Protocol):
@@ -51,6 +51,7 @@ class RunLoop(ABC):
         budget: stop before a step would exceed these token / cost limits.
         force: discard a run of other settings in ``run_dir`` and start over.
         reporter: where progress goes (default: nowhere).
+        on_event: told about every event as it is written (e.g. ``LiveView().write``).
     """
 
     kind = "loop"
@@ -67,8 +68,10 @@ class RunLoop(ABC):
         budget: Budget | None = None,
         force: bool = False,
         reporter: Reporter | None = None,
+        on_event: EventObserver | None = None,
     ) -> None:
         self.loop_config = config
+        self.on_event = on_event
         self.run_dir = run_dir
         self.data_dir = data_dir
         self._forward = forward_engine
@@ -108,6 +111,7 @@ class RunLoop(ABC):
             config=self.loop_config.as_dict(),
             force=self.force,
             budget=self.budget,
+            on_event=self.on_event,
         ) as run:
             if run.results is not None:
                 self.reporter.message(f"run already completed; results in {run.path}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 Advance = Callable[[], None]
 
@@ -73,6 +73,16 @@ class RichReporter(TextReporter):
         from rich.console import Console
 
         Console(stderr=True, highlight=False).print(text, markup=False)
+
+
+class ConsoleReporter(SilentReporter):
+    """Messages printed on a ``rich`` console, no bars (beside a live view, which draws there)."""
+
+    def __init__(self, console: Any) -> None:
+        self.console = console
+
+    def message(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False)
 
 
 def reporter(quiet: bool = False) -> Reporter:

@@ -396,7 +396,9 @@ class _Trainer:
         )
         self.run.emit("loss", step, values=[loss.text for loss in losses])
         advance()
-        tg.sum(losses).backward(self.backward_engine)
+        total = tg.sum(losses)
+        self.run.write_graph(step, total.to_dot())
+        total.backward(self.backward_engine)
         feedback = [g.text for g in self.prompt.gradients]
         self.run.emit(
             "backward",

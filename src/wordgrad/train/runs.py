@@ -27,7 +27,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,11 +66,16 @@ class RunStopped(WordgradError):
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write ``data`` as JSON to ``path`` so that a crash leaves the old file or the new one."""
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a crash leaves the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(data, file, ensure_ascii=False, indent=1)
+            file.write(text)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
@@ -160,19 +165,26 @@ def config_differences(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> l
 # --------------------------------------------------------------------------- usage
 
 
+_USAGE_FIELDS = (
+    "calls",
+    "cached_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_s",
+)
+"""What each purpose's row of the usage totals holds (``latency_s``: summed call latency)."""
+
+
 def usage_totals(meter: UsageMeter, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """JSON-able usage: ``base`` (earlier processes of the run) plus what ``meter`` saw."""
     by_purpose: dict[str, dict[str, float]] = {
         purpose: dict(row) for purpose, row in (base or {}).get("by_purpose", {}).items()
     }
     for purpose, totals in meter.by_purpose.items():
-        row = by_purpose.setdefault(
-            purpose, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
-        )
-        row["calls"] += totals.calls
-        row["prompt_tokens"] += totals.prompt_tokens
-        row["completion_tokens"] += totals.completion_tokens
-        row["cost_usd"] += totals.cost_usd
+        row = by_purpose.setdefault(purpose, dict.fromkeys(_USAGE_FIELDS, 0))
+        for name in _USAGE_FIELDS:
+            row[name] = row.get(name, 0) + getattr(totals, name)
     rows = by_purpose.values()
     return {
         "calls": int(sum(r["calls"] for r in rows)),
@@ -221,6 +233,10 @@ class Budget:
 # --------------------------------------------------------------------------- the run
 
 
+EventObserver = Callable[..., None]
+"""Told about each event as it is written: ``observer(type, step, **fields)``."""
+
+
 class Run:
     """One run of a loop in a directory: resume, events, checkpoints, budget, Ctrl-C.
 
@@ -246,6 +262,8 @@ class Run:
         config: the settings that determine the run's results (JSON-able).
         force: start over even if the directory holds a run with other settings.
         budget: the token / cost limits.
+        on_event: called with ``(type, step, **fields)`` for every event written to the log
+            (e.g. a live view's ``write``).
     """
 
     def __init__(
@@ -256,8 +274,10 @@ class Run:
         config: Mapping[str, Any],
         force: bool = False,
         budget: Budget | None = None,
+        on_event: EventObserver | None = None,
     ) -> None:
         self.dir = RunDir(run_dir)
+        self.on_event = on_event
         self.kind = kind
         self.config = json.loads(json.dumps(redact(dict(config))))
         self.force = force
@@ -292,7 +312,7 @@ class Run:
             return self  # complete: nothing to append
         self._log = self._stack.enter_context(closing(EventLog(self.dir.events_path, offset)))
         self._meter = self._stack.enter_context(track())
-        self._log.write(
+        self._write(
             "run_start",
             kind=self.kind,
             config=self.config,
@@ -334,7 +354,7 @@ class Run:
             if isinstance(exc, RunStopped):
                 self._end(exc.status, str(exc))
                 return
-            self._log.write("error", error_type=type(exc).__name__, message=str(exc))
+            self._write("error", error_type=type(exc).__name__, message=str(exc))
             self._end("failed", str(exc))
         finally:
             self._stack.close()
@@ -355,13 +375,23 @@ class Run:
         checkpoint = self.dir.latest_checkpoint() if status != "completed" else None
         if checkpoint is not None:
             self._log.truncate(max(int(checkpoint["events_offset"]), self._after_start))
-        self._log.write("run_end", status=status, message=message, results=results)
+        self._write("run_end", status=status, message=message, results=results)
         offset = self._log.sync()
         if checkpoint is not None:
             checkpoint["events_offset"] = offset
             write_json_atomic(self.dir.checkpoint_path(int(checkpoint["step"])), checkpoint)
 
+    def _write(self, type: str, step: int | None = None, **fields: Any) -> None:
+        assert self._log is not None
+        self._log.write(type, step, **fields)
+        if self.on_event is not None:
+            self.on_event(type, step, **fields)
+
     # ------------------------------------------------------------------ during the run
+
+    def write_graph(self, step: int, dot: str) -> None:
+        """Keep the computation graph of ``step`` (DOT text) as ``graphs/step-NNNN.dot``."""
+        write_text_atomic(self.dir.path / "graphs" / f"step-{step:04d}.dot", dot)
 
     @property
     def last_step(self) -> int | None:
@@ -385,7 +415,7 @@ class Run:
             self._before_steps = usage
         self.emit("usage", step, **usage)
         for type, event_step, fields in self._pending:
-            self._log.write(type, event_step, **fields)
+            self._write(type, event_step, **fields)
         self._pending.clear()
         offset = self._log.sync()
         checkpoint = {
@@ -410,8 +440,11 @@ class Run:
         """Write the remaining events, ``results.json`` and ``run_end``; returns the results."""
         assert self._log is not None
         final = {**results, "usage": self.usage, "run_dir": str(self.path)}
+        self.emit(
+            "usage", None, **final["usage"]
+        )  # the whole run's totals, final evaluations included
         for type, event_step, fields in self._pending:
-            self._log.write(type, event_step, **fields)
+            self._write(type, event_step, **fields)
         self._pending.clear()
         write_json_atomic(self.dir.results_path, final)
         self._end("completed", f"run completed; results in {self.dir.results_path}", final)
