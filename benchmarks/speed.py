@@ -74,7 +74,7 @@ def wordgrad_engine(base_url: str, timeout_s: float = 10.0) -> tg.EngineLM:
         base_url=base_url,
         api_key="bench",
         cache=False,
-        retry=RetryPolicy(timeout_s=timeout_s),
+        retry=RetryPolicy(max_attempts=8, timeout_s=timeout_s),
     )
 
 
