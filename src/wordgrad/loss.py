@@ -20,6 +20,20 @@ def _frozen(text: Variable | str, role_template: str) -> Variable:
     return Variable(text, requires_grad=False, role_description=prompts.render(role_template))
 
 
+def _instruction_and_system(
+    instruction: Variable | str, system_prompt: Variable | str | None, default_system: str
+) -> tuple[Variable, Variable]:
+    """An evaluation's instruction and system prompt as variables (strings become frozen ones);
+    without a system prompt, the template ``default_system``."""
+    return (
+        _frozen(instruction, "loss.multifield_instruction_role"),
+        _frozen(
+            system_prompt if system_prompt is not None else TEMPLATES[default_system],
+            "role.evaluation_prompt",
+        ),
+    )
+
+
 class _Evaluation(Module):
     """Shared parts: the trainable prompts of an evaluation are its parameters."""
 
@@ -64,14 +78,10 @@ class MultiFieldEvaluation(_Evaluation):
         engine: EngineLM | str | None = None,
         system_prompt: Variable | str | None = None,
     ) -> None:
-        self.evaluation_instruction = _frozen(
-            evaluation_instruction, "loss.multifield_instruction_role"
+        self.evaluation_instruction, self.system_prompt = _instruction_and_system(
+            evaluation_instruction, system_prompt, "loss.multifield_system"
         )
         self.role_descriptions = list(role_descriptions)
-        self.system_prompt = _frozen(
-            system_prompt if system_prompt is not None else TEMPLATES["loss.multifield_system"],
-            "role.evaluation_prompt",
-        )
         self.fields = [f"input_{index}" for index in range(len(self.role_descriptions))]
         lines = [
             prompts.render("loss.field_line", label=_escape_braces(label), field=field)
@@ -133,12 +143,8 @@ class MultiChoiceTestTime(_Evaluation):
         engine: EngineLM | str | None = None,
         system_prompt: Variable | str | None = None,
     ) -> None:
-        self.evaluation_instruction = _frozen(
-            evaluation_instruction, "loss.multifield_instruction_role"
-        )
-        self.system_prompt = _frozen(
-            system_prompt if system_prompt is not None else TEMPLATES["loss.multichoice_system"],
-            "role.evaluation_prompt",
+        self.evaluation_instruction, self.system_prompt = _instruction_and_system(
+            evaluation_instruction, system_prompt, "loss.multichoice_system"
         )
         self.llm_call = FormattedLLMCall(
             engine,
@@ -174,12 +180,8 @@ class ImageQALoss(_Evaluation):
         engine: EngineLM | str | None = None,
         system_prompt: Variable | str | None = None,
     ) -> None:
-        self.evaluation_instruction = _frozen(
-            evaluation_instruction, "loss.multifield_instruction_role"
-        )
-        self.system_prompt = _frozen(
-            system_prompt if system_prompt is not None else TEMPLATES["loss.image_qa_system"],
-            "role.evaluation_prompt",
+        self.evaluation_instruction, self.system_prompt = _instruction_and_system(
+            evaluation_instruction, system_prompt, "loss.image_qa_system"
         )
         self.llm_call = OrderedFieldsMultimodalLLMCall(engine, self.FIELDS, self.system_prompt)
         self.llm_call.purpose = "evaluation"
