@@ -271,3 +271,40 @@ Proposed solution:
 TEMPLATES["loss.image_qa_system"] = """\
 You check answers to questions about images. Compare the answer with what the image shows and \
 with the question, and point out concretely what is wrong or missing. Be brief."""
+
+# ---------------------------------------------------------------------------- tasks
+
+# Starting system prompts of the prompt-optimization tasks (what TextGrad then improves).
+TEMPLATES["task.bbh_description"] = """\
+Work through the question step by step, then give your final answer on the last line, written \
+as 'Answer: $VALUE' with nothing after it, where VALUE is only the answer itself."""
+
+TEMPLATES["task.gsm8k_description"] = """\
+Solve the maths word problem step by step, then give the result on the last line, written as \
+'Answer: $VALUE' with nothing after it, where VALUE is a number."""
+
+# A multiple-choice question (MMLU, GPQA) as the model sees it.
+TEMPLATES["task.multichoice_question"] = """\
+Answer the multiple-choice question below. Reason it through step by step, and make the last line \
+of your reply 'Answer: $LETTER' (without the quotes), where LETTER is one of {letters}.
+
+{question}
+
+{options}"""
+
+# The LLM judge of BBH tasks scored by a model (load_task(..., metric="llm")).
+TEMPLATES["task.judge_instruction"] = """\
+Below are a question, its correct answer, and a language model's reasoning ending in a final \
+answer. Decide only whether the final answer matches the correct answer; ignore the quality of \
+the reasoning. Write 1 if it matches and 0 if it does not, between <ACCURACY> and </ACCURACY>, \
+for example <ACCURACY>1</ACCURACY>."""
+
+# The test-time critic of a multiple-choice solution (solution optimization).
+TEMPLATES["task.critic_instruction"] = """\
+Below are a multiple-choice question and a proposed solution. Review the solution as a careful \
+expert: go through its reasoning step by step and point out every mistake or gap that could make \
+the chosen option wrong. Be concise and do not write a new solution."""
+
+TEMPLATES["task.critic_alternatives"] = """\
+{critic_instruction} Also weigh each of the other options: say whether a case can be made that \
+one of them is the right answer instead."""

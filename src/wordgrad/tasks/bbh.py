@@ -14,6 +14,7 @@ import os
 import random
 from typing import Literal
 
+from wordgrad import prompts
 from wordgrad.errors import DataError
 from wordgrad.tasks import metrics
 from wordgrad.tasks.data import Source, fetch, field, read_json
@@ -66,10 +67,7 @@ _ANSWER_FNS: dict[str, AnswerFn] = {
 BBH_TASKS: tuple[str, ...] = tuple(sorted(_ANSWER_FNS))
 """The 27 task names, as in the BIG-Bench-Hard repository's file names."""
 
-TASK_DESCRIPTION = (
-    "Work through the question step by step, then give your final answer on the last line, "
-    "written as 'Answer: $VALUE' with nothing after it, where VALUE is only the answer itself."
-)
+TASK_DESCRIPTION = prompts.render("task.bbh_description")
 
 
 def answer_fn(task_name: str) -> AnswerFn:

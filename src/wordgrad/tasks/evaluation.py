@@ -15,6 +15,7 @@ repeatable but only as good as their answer parsing.
 
 from __future__ import annotations
 
+from wordgrad import prompts
 from wordgrad.autograd import StringBasedFunction
 from wordgrad.engine.base import EngineLM
 from wordgrad.loss import MultiChoiceTestTime, MultiFieldTokenParsedEvaluation
@@ -31,20 +32,10 @@ JUDGE_ROLES = [
     "language model's reasoning and final answer",
 ]
 JUDGE_TAGS = ["<ACCURACY>", "</ACCURACY>"]
-JUDGE_INSTRUCTION = (
-    "Below are a question, its correct answer, and a language model's reasoning ending in a final "
-    "answer. Decide only whether the final answer matches the correct answer; ignore the quality "
-    "of the reasoning. Write 1 if it matches and 0 if it does not, between <ACCURACY> and "
-    "</ACCURACY>, for example <ACCURACY>1</ACCURACY>."
-)
-CRITIC_INSTRUCTION = (
-    "Below are a multiple-choice question and a proposed solution. Review the solution as a "
-    "careful expert: go through its reasoning step by step and point out every mistake or gap "
-    "that could make the chosen option wrong. Be concise and do not write a new solution."
-)
-ALTERNATIVES_INSTRUCTION = (
-    CRITIC_INSTRUCTION + " Also weigh each of the other options: say whether a case can be made "
-    "that one of them is the right answer instead."
+JUDGE_INSTRUCTION = prompts.render("task.judge_instruction")
+CRITIC_INSTRUCTION = prompts.render("task.critic_instruction")
+ALTERNATIVES_INSTRUCTION = prompts.render(
+    "task.critic_alternatives", critic_instruction=CRITIC_INSTRUCTION
 )
 
 

@@ -12,6 +12,7 @@ import random
 from pathlib import Path
 from typing import Any, Literal
 
+from wordgrad import prompts
 from wordgrad.errors import DataError
 from wordgrad.tasks.data import Source, fetch, field, read_jsonl
 from wordgrad.tasks.dataset import Dataset, check_split
@@ -27,10 +28,7 @@ TRAIN_SIZE = 200
 VAL_SIZE = 300
 SHUFFLE_SEED = 0
 
-TASK_DESCRIPTION = (
-    "Solve the maths word problem step by step, then give the result on the last line, written "
-    "as 'Answer: $VALUE' with nothing after it, where VALUE is a number."
-)
+TASK_DESCRIPTION = prompts.render("task.gsm8k_description")
 
 
 def source(name: Literal["train", "test"]) -> Source:

@@ -5,17 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from wordgrad import prompts
 from wordgrad.tasks.metrics import parse_choice_letter
 
 LETTERS = "ABCD"
-
-QUESTION_TEMPLATE = """\
-Answer the multiple-choice question below. Reason it through step by step, and make the last line \
-of your reply 'Answer: $LETTER' (without the quotes), where LETTER is one of {letters}.
-
-{question}
-
-{options}"""
 
 
 @dataclass(frozen=True)
@@ -34,7 +27,9 @@ class MultipleChoiceQuestion:
         """The question as a model sees it, options lettered ``A)`` to ``D)``."""
         options = "\n".join(f"{LETTERS[i]}) {choice}" for i, choice in enumerate(self.choices))
         letters = ", ".join(LETTERS[: len(self.choices)])
-        return QUESTION_TEMPLATE.format(letters=letters, question=self.question, options=options)
+        return prompts.render(
+            "task.multichoice_question", letters=letters, question=self.question, options=options
+        )
 
 
 @dataclass(frozen=True)
