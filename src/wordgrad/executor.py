@@ -139,10 +139,6 @@ class Executor:
         _when_done(after, ready, result, label)
         return result
 
-    def run(self, engine: Engine, request: Request, *, purpose: Purpose, label: str) -> Response:
-        """Send one request and wait for its response."""
-        return resolve(self.submit_request(engine, request, purpose=purpose, label=label))
-
     # ------------------------------------------------------------------ internals
 
     def _dispatch(
@@ -239,16 +235,14 @@ class Executor:
             self._reset_state()
 
 
-def _when_done(
-    futures: Sequence[Future[Any]], then: Callable[[], None], result: Future[Any], label: str
-) -> None:
-    """Call ``then()`` once every future has finished; if one failed, fail ``result`` instead.
+def when_all(futures: Sequence[Future[Any]], then: Callable[[], None]) -> None:
+    """Call ``then()`` once every future has finished, however it finished.
 
-    ``then`` runs on the thread that finished the last future (or here, when all are done).
+    ``then`` runs on the thread that finished the last future, or here when all are done.
     """
     pending = [f for f in futures if not f.done()]
     if not pending:
-        _start_or_fail(futures, then, result, label)
+        then()
         return
     remaining = [len(pending)]
     lock = threading.Lock()
@@ -258,10 +252,32 @@ def _when_done(
             remaining[0] -= 1
             if remaining[0]:
                 return
-        _start_or_fail(futures, then, result, label)
+        then()
 
     for future in pending:
         future.add_done_callback(one_done)
+
+
+def gather(futures: Sequence[Future[T]]) -> Future[list[T]]:
+    """A future of all results in order, done when the last one is (the first error wins)."""
+    gathered: Future[list[T]] = Future()
+
+    def finish() -> None:
+        error = next((f.exception() for f in futures if f.exception() is not None), None)
+        if error is not None:
+            gathered.set_exception(error)
+        else:
+            gathered.set_result([f.result() for f in futures])
+
+    when_all(futures, finish)
+    return gathered
+
+
+def _when_done(
+    futures: Sequence[Future[Any]], then: Callable[[], None], result: Future[Any], label: str
+) -> None:
+    """Call ``then()`` once every future has finished; if one failed, fail ``result`` instead."""
+    when_all(futures, lambda: _start_or_fail(futures, then, result, label))
 
 
 def _start_or_fail(

@@ -17,7 +17,6 @@ import contextvars
 import html
 import queue
 import textwrap
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
@@ -25,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from wordgrad.executor import EXECUTOR, resolve
+from wordgrad.executor import EXECUTOR, resolve, when_all
 from wordgrad.llm import Engine, Purpose, Request, Response
 
 # ---------------------------------------------------------------------------- gradient jobs
@@ -114,7 +113,7 @@ def run_backward(root: Node, engine: Engine) -> None:
         """Run ``then`` on this thread once every future has finished."""
         nonlocal outstanding
         outstanding += 1
-        _when_all(futures, lambda: done.put(then))
+        when_all(futures, lambda: done.put(then))
 
     def begin(node: Node) -> None:
         for _, job, text in sorted(held.pop(id(node), []), key=lambda item: item[0]):
@@ -180,24 +179,6 @@ def _deliver(jobs: list[GradientJob], futures: list[Future[Response] | None]) ->
     """Hand each job its text, in job order (raises the error of a failed request)."""
     for job, future in zip(jobs, futures):
         job.deliver(job.text if future is None else resolve(future).text)
-
-
-def _when_all(futures: list[Future[Response]], then: Callable[[], None]) -> None:
-    """Call ``then()`` once every future has finished (at once when there are none)."""
-    remaining = [len(futures)]
-    lock = threading.Lock()
-
-    def one_done(_: Future[Response]) -> None:
-        with lock:
-            remaining[0] -= 1
-            if remaining[0]:
-                return
-        then()
-
-    if not futures:
-        then()
-    for future in futures:
-        future.add_done_callback(one_done)
 
 
 # ---------------------------------------------------------------------------- no_grad

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from wordgrad import prompts
 from wordgrad.config import resolve_engine
 from wordgrad.errors import GraphError, InvalidInputError, NodeError
-from wordgrad.executor import completed, derive, resolve
+from wordgrad.executor import completed, derive, gather, resolve
 from wordgrad.graph import GradientJob, picture, run_backward, to_dot
 from wordgrad.graph_render import graph_svg_object, render_graph_svg
 from wordgrad.llm import Engine, Message, Request
@@ -409,7 +409,7 @@ def combine(
         if not isinstance(variable, Variable):
             raise InvalidInputError(f"{name} takes Variables, got {type(variable).__name__}")
     futures = [v.value_future() for v in variables]
-    joined = derive(_gather(futures), separator.join)
+    joined = derive(gather(futures), separator.join)
     tracked = is_grad_enabled()
     output = Variable(
         joined,
@@ -469,30 +469,6 @@ def deliver_gradient(
 
 def _unique_trainable(variables: Sequence[Variable]) -> list[Variable]:
     return [v for v in dict.fromkeys(variables) if v.requires_grad]
-
-
-def _gather(futures: list[Future[str]]) -> Future[list[str]]:
-    """A future of all results, done when the last one is (the first error wins)."""
-    if all(f.done() and f.exception() is None for f in futures):
-        return completed([f.result() for f in futures])
-    gathered: Future[list[str]] = Future()
-    remaining = [len(futures)]
-    lock = threading.Lock()
-
-    def one_done(_: Future[str]) -> None:
-        with lock:
-            remaining[0] -= 1
-            if remaining[0] != 0:
-                return
-        errors = [f.exception() for f in futures if f.exception() is not None]
-        if errors:
-            gathered.set_exception(errors[0])
-        else:
-            gathered.set_result([f.result() for f in futures])
-
-    for future in futures:
-        future.add_done_callback(one_done)
-    return gathered
 
 
 def _coerce(value: object) -> Value:

@@ -104,25 +104,13 @@ class GeminiEngine(EngineLM):
         system = "\n\n".join(m.text for m in request.messages if m.role == "system")
         if system:
             config["system_instruction"] = system
-        for ours, theirs in (
-            ("temperature", "temperature"),
-            ("top_p", "top_p"),
-            ("seed", "seed"),
-            ("max_tokens", "max_output_tokens"),
-        ):
-            value = getattr(request, ours)
-            if value is not None:
-                config[theirs] = value
-        if request.stop is not None:
-            config["stop_sequences"] = list(request.stop)
-        if request.n != 1:
-            config["candidate_count"] = request.n
+        for name, value in request.sampling_params().items():
+            config[_GEMINI_NAMES.get(name, name)] = value
         fmt = request.response_format
         if fmt is not None and fmt.kind in ("json", "json_schema"):
             config["response_mime_type"] = "application/json"
             if fmt.schema is not None:
                 config["response_json_schema"] = dict(fmt.schema)
-        config.update(request.extra)
         if self.retry.timeout_s is not None:
             config["http_options"] = {"timeout": int(self.retry.timeout_s * 1000)}
         return {
@@ -171,3 +159,11 @@ def _content(message: Message) -> dict[str, Any]:
 def _candidate_text(candidate: Any) -> str:
     parts = getattr(getattr(candidate, "content", None), "parts", None) or []
     return "".join(part.text for part in parts if isinstance(getattr(part, "text", None), str))
+
+
+_GEMINI_NAMES = {
+    "max_tokens": "max_output_tokens",
+    "stop": "stop_sequences",
+    "n": "candidate_count",
+}
+"""Our sampling parameters' names where Gemini's differ (the rest are the same)."""
