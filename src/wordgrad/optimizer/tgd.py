@@ -161,7 +161,11 @@ class TextualGradientDescent(Optimizer):
                     prompts.render(
                         "optimizer.feedback_with_call",
                         output_role=context["response_desc"],
-                        call=context["context"],
+                        call=prompts.refer_to_value(
+                            context["context"],
+                            parameter.text,
+                            prompts.render("gradient.variable_reference"),
+                        ),
                         text=gradient.text,
                     )
                 )
