@@ -8,6 +8,8 @@ import wordgrad as tg
 from wordgrad.errors import GraphError, InvalidInputError
 from wordgrad.variable import Variable
 
+from .scripts import give_feedback
+
 
 def test_role_description_is_required_and_keyword_only() -> None:
     with pytest.raises(TypeError):
@@ -72,7 +74,7 @@ def test_addition_concatenates_and_sends_feedback_to_both_sides() -> None:
     joined = left + right
     assert joined.value == "Hello, world"
     assert joined.predecessors == [left, right]
-    joined.receive_gradient("too short")
+    give_feedback(joined, "too short")
     joined.backward(tg.ScriptedEngine(lambda r: "unused"))
     for side in (left, right):
         assert len(side.gradients) == 1
@@ -85,7 +87,7 @@ def test_addition_concatenates_and_sends_feedback_to_both_sides() -> None:
 
 def test_reset_gradients_clears_feedback_and_context() -> None:
     variable = Variable("x", role_description="x")
-    variable.receive_gradient("g", context=None)
+    give_feedback(variable, "g")
     variable.reset_gradients()
     assert variable.gradients == [] and variable.gradients_context == {}
 

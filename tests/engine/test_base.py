@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import wordgrad.engine.base as base
+from wordgrad import executor
 from wordgrad.engine import EngineLM, RateLimiter, ScriptedEngine, track
 from wordgrad.errors import ContextLengthError, ServerError
 from wordgrad.executor import EXECUTOR, resolve
@@ -54,9 +55,7 @@ def test_an_upstream_style_engine_gets_the_cache_and_usage(
 def test_an_upstream_style_engine_runs_through_the_executor() -> None:
     engine = UpstreamStyle()
     engine.configure(cache=False)
-    future = EXECUTOR.submit_request(
-        engine, lambda: Request.chat("x"), purpose="forward", label="test"
-    )
+    future = EXECUTOR.submit(engine, lambda: Request.chat("x").about("forward", "test"))
     assert resolve(future).text == "echo: x"
 
 
@@ -158,13 +157,13 @@ def test_requests_per_minute_waits_for_the_window(monkeypatch: pytest.MonkeyPatc
 
 
 def test_engines_apply_their_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = FakeClock()
-    monkeypatch.setattr(base.time, "monotonic", clock.monotonic)
-    monkeypatch.setattr(base.time, "sleep", clock.sleep)
-    engine = ScriptedEngine(requests_per_minute=2)
-    for i in range(3):
-        engine.send(Request.chat(f"q{i}"))
-    assert sum(clock.sleeps) == pytest.approx(60)
+    monkeypatch.setattr(executor, "RATE_WINDOW_S", 0.4)  # a "minute" of 0.4 s
+    started: list[float] = []
+    engine = ScriptedEngine(lambda r: str(started.append(time.monotonic())), requests_per_minute=2)
+    begin = time.monotonic()
+    send_at_once(engine, 3)
+    _, second, third = sorted(t - begin for t in started)
+    assert second < 0.2 and third >= 0.4  # the third waited for the window, in the queue
     with pytest.raises(ValueError):
         RateLimiter(0)
 

@@ -23,7 +23,7 @@ from wordgrad.errors import (
     EngineConnectionError,
     EngineError,
     EngineTimeoutError,
-    ResponseFormatError,
+    MalformedResponseError,
 )
 from wordgrad.llm import Request, Usage
 
@@ -77,8 +77,10 @@ def map_stainless_error(
 
     Both SDKs (and LiteLLM, whose exceptions subclass openai's) share one exception layout:
     ``APIStatusError`` with ``status_code`` and ``response``, ``APITimeoutError`` under
-    ``APIConnectionError``. A reply that is not valid JSON becomes a
-    :class:`ResponseFormatError`. Anything else gives None: it is not a provider failure.
+    ``APIConnectionError``. A reply that is not valid JSON becomes a (retried)
+    :class:`MalformedResponseError`. Anything else gives None: it is not a provider failure.
+    Callers raise the result outside their ``except`` block, so the SDK's exception (whose text
+    may echo the key) is not chained to it.
     """
     message = f"{provider}: {redact(str(error), secrets)}"
     if isinstance(error, sdk.APITimeoutError):
@@ -87,12 +89,25 @@ def map_stainless_error(
         return EngineConnectionError(f"{message} (is the server running and reachable?)")
     if isinstance(error, sdk.APIStatusError):
         headers = getattr(error.response, "headers", None)
+        body = _body_text(error.response)
+        if body and body not in str(error):
+            message += f": {redact(body, secrets)[:500]}"
         return error_for_status(
             int(error.status_code), message, retry_after=parse_retry_after(headers)
         )
+    if isinstance(error, UnicodeDecodeError):
+        return None  # the executor names it
     if isinstance(error, (sdk.APIResponseValidationError, json.JSONDecodeError)):
-        return ResponseFormatError(f"{message} (the provider's reply could not be parsed)")
+        return MalformedResponseError(f"{message} (the provider's reply could not be parsed)")
     return None
+
+
+def _body_text(response: Any) -> str:
+    """The start of an HTTP error's body as text ("" when it cannot be read)."""
+    try:
+        return str(response.text)[:2000].strip()
+    except Exception:  # a streamed or undecodable body: the status says enough
+        return ""
 
 
 def map_transport_error(error: Exception, *, provider: str) -> EngineError | None:
@@ -144,10 +159,10 @@ def strict_json(text: str, request: Request) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def malformed(provider: str, what: str, payload: Any) -> ResponseFormatError:
-    """The error for a reply that parsed as JSON but lacks what every reply must have."""
+def malformed(provider: str, what: str, payload: Any) -> MalformedResponseError:
+    """The (retried) error for a reply that parsed as JSON but lacks what every reply must have."""
     shown = redact(repr(payload))[:300]
-    return ResponseFormatError(f"{provider}: the reply has no {what}: {shown}")
+    return MalformedResponseError(f"{provider}: the reply has no {what}: {shown}")
 
 
 def longest_prefix(names: Iterable[str], model: str) -> str | None:
