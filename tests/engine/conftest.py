@@ -52,12 +52,14 @@ FAST_RETRY = RetryPolicy(max_attempts=3, initial_backoff_s=0.0, max_backoff_s=0.
 
 @dataclass
 class Reply:
-    """One scripted HTTP reply. ``delay_s`` holds it back (to provoke a client time-out)."""
+    """One scripted HTTP reply. ``delay_s`` holds it back (to provoke a client time-out);
+    ``trickle_s`` sends the body one byte at a time with that pause between bytes."""
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    trickle_s: float = 0.0
 
 
 def json_reply(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
@@ -119,7 +121,13 @@ class StubServer:
                         self.send_header(name, value)
                     self.send_header("content-length", str(len(reply.body)))
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    if reply.trickle_s:
+                        for byte in reply.body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(reply.trickle_s)
+                    else:
+                        self.wfile.write(reply.body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a time-out test)
 

@@ -15,7 +15,7 @@ from wordgrad import executor
 from wordgrad.engine import EngineLM, RateLimiter, ScriptedEngine, track
 from wordgrad.errors import ContextLengthError, ServerError
 from wordgrad.executor import EXECUTOR, resolve
-from wordgrad.llm import Capabilities, Request
+from wordgrad.llm import Capabilities, Request, Response
 
 
 class UpstreamStyle(EngineLM):
@@ -205,3 +205,78 @@ def test_agenerate_and_call() -> None:
     assert asyncio.run(engine.agenerate("abc")) == "ABC"
     assert engine("def") == "DEF"
     assert engine.requests[0].system_prompt == base.DEFAULT_SYSTEM_PROMPT
+
+
+def test_a_users_direct_generate_call_gets_the_cache_and_usage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORDGRAD_CACHE_DIR", str(tmp_path))
+    engine = UpstreamStyle()
+
+    with track() as meter:
+        first = engine.generate("hi", system_prompt="sys")
+        second = engine("hi", system_prompt="sys")
+
+    assert first == second == "echo: hi"
+    assert len(engine.calls) == 1  # the second call came from the cache
+    assert meter.calls == 2 and meter.total.cached_calls == 1
+
+
+def test_a_subclass_that_never_calls_our_init_works_everywhere() -> None:
+    import wordgrad as tg
+
+    class Bare(EngineLM):
+        def __init__(self, name: str) -> None:  # sets its own attributes only
+            self.model_string = name
+            self.cache_setting = False
+
+        def generate(self, prompt: Any, system_prompt: str | None = None, **kw: Any) -> str:
+            return f"{self.model_string}: {prompt}"
+
+    class BareTransport(EngineLM):
+        def __init__(self) -> None:
+            self.model_string = "bare-transport"
+
+        def complete(self, request: Request) -> Response:
+            return Response((request.prompt[::-1],))
+
+    assert BareTransport().generate("abc") == "cba"  # was AttributeError: default_params
+
+    engine = Bare("bare")
+    assert engine.generate("a") == "bare: a"
+    assert engine.send(Request.chat("b")).text == "bare: b"
+    answer = tg.BlackboxLLM(engine)(tg.Variable("c", role_description="question"))
+    assert answer.value == "bare: c"
+    assert engine.capabilities == Capabilities()
+
+
+def test_is_multimodal_on_a_users_engine_is_honoured() -> None:
+    import wordgrad as tg
+
+    class Vision(EngineLM):
+        def __init__(self) -> None:
+            self.model_string = "my-vision-model"
+            self.is_multimodal = True
+            self.cache_setting = False
+            self.seen: list[Any] = []
+
+        def generate(self, prompt: Any, system_prompt: str | None = None, **kw: Any) -> str:
+            self.seen.append(prompt)
+            return "a cat"
+
+    engine = Vision()
+    assert engine.capabilities.images
+    image = tg.Variable(b"\x89PNG....", requires_grad=False, role_description="photo")
+    question = tg.Variable("What is it?", requires_grad=False, role_description="question")
+    assert tg.autograd.MultimodalLLMCall(engine)([image, question]).value == "a cat"
+    assert engine.seen == [[b"\x89PNG....", "What is it?"]]
+
+
+def test_a_subclass_overriding_generate_of_a_provider_engine_is_what_runs() -> None:
+    class Shouting(ScriptedEngine):
+        def generate(self, prompt: Any, system_prompt: str | None = None, **kw: Any) -> str:
+            return str(prompt).upper()
+
+    engine = Shouting(cache=False)
+    assert engine.generate("quiet") == "QUIET"
+    assert engine.send(Request.chat("also")).text == "ALSO"

@@ -29,6 +29,7 @@ from wordgrad.errors import (
     AuthenticationError,
     ConfigurationError,
     EngineConnectionError,
+    EngineError,
     EngineTimeoutError,
     InvalidRequestError,
     MalformedResponseError,
@@ -525,3 +526,75 @@ def test_a_second_identical_call_is_served_from_the_cache(
     assert (first.cached, second.cached) == (False, True)
     assert second.text == "cached?"
     assert len(server.received) == 2  # the first call and the one with another temperature
+
+
+def test_no_exception_in_the_chain_shows_the_key(server: StubServer) -> None:
+    import traceback
+
+    server.default = json_reply(
+        {"error": {"message": f"Incorrect API key provided: {SECRET}"}}, 401
+    )
+    with pytest.raises(AuthenticationError) as caught:
+        engine_for(server).generate("x")
+
+    chain: list[BaseException] = []
+    error: BaseException | None = caught.value
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    printed = "".join(traceback.format_exception(caught.value))
+    assert SECRET not in printed
+    assert all(SECRET not in str(e) and SECRET not in repr(e) for e in chain)
+
+
+def test_a_trickled_reply_cannot_outlive_the_time_out(server: StubServer) -> None:
+    server.default = dataclasses.replace(json_reply(completion("slow")), trickle_s=0.1)
+    policy = dataclasses.replace(FAST_RETRY, max_attempts=1, timeout_s=0.5, deadline_s=1.0)
+
+    started = time.monotonic()
+    with pytest.raises(EngineTimeoutError):
+        engine_for(server, retry=policy).generate("x")
+
+    assert time.monotonic() - started < 1.5  # the body alone takes 30 s at this pace
+
+
+def test_the_deadline_bounds_a_trickled_reply_across_retries(server: StubServer) -> None:
+    server.default = dataclasses.replace(json_reply(completion("slow")), trickle_s=0.1)
+    policy = dataclasses.replace(FAST_RETRY, max_attempts=5, timeout_s=0.6, deadline_s=1.0)
+
+    started = time.monotonic()
+    with pytest.raises(EngineError):
+        engine_for(server, retry=policy).generate("x")
+
+    assert time.monotonic() - started < 1.6
+
+
+def test_a_model_named_gpt_4o_takes_images_behind_any_base_url(
+    server: StubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wordgrad as tg
+
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-placeholder-key")
+    server.default = json_reply(completion("a red square"))
+    engine = get_engine("gpt-4o", cache=False)
+
+    assert engine.capabilities.images
+    assert engine.capabilities.max_context_tokens == 128_000
+    image = tg.Variable(b"\x89PNG....", requires_grad=False, role_description="image")
+    question = tg.Variable("What is this?", requires_grad=False, role_description="question")
+    assert tg.autograd.MultimodalLLMCall(engine)([image, question]).value == "a red square"
+
+    engine.capabilities = dataclasses.replace(engine.capabilities, images=False)  # overridable
+    assert not engine.capabilities.images
+
+
+def test_reasoning_models_get_max_completion_tokens_behind_any_base_url(
+    server: StubServer,
+) -> None:
+    server.default = json_reply(completion("ok"))
+    engine = OpenAICompatibleEngine(
+        "o3-mini", base_url=server.url + "/v1", api_key="x", cache=False
+    )
+    engine.send(Request.chat("q", max_tokens=5))
+    assert server.received[0].json["max_completion_tokens"] == 5
