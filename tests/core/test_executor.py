@@ -129,7 +129,7 @@ def test_async_backward_and_step() -> None:
     import asyncio
 
     def script(request: Request) -> str:
-        if (request.system_prompt or "").startswith("You revise"):
+        if request.purpose == "optimizer":
             return "<IMPROVED_VARIABLE>new</IMPROVED_VARIABLE>"
         return "feedback"
 
