@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from wordgrad.errors import (
@@ -30,6 +30,18 @@ logger = logging.getLogger("wordgrad.engine")
 T = TypeVar("T")
 
 
+DEFAULT_RECONNECT_WINDOW_S = 30.0
+_defaults = {"reconnect_window_s": DEFAULT_RECONNECT_WINDOW_S}
+
+
+def set_default_reconnect_window(seconds: float) -> None:
+    """Seconds a refused connection is retried for, in every :class:`RetryPolicy` built from now
+    on without its own ``reconnect_window_s`` (the CLI's ``--reconnect-window``)."""
+    if seconds < 0:
+        raise ValueError(f"the reconnect window must be >= 0 seconds, got {seconds}")
+    _defaults["reconnect_window_s"] = float(seconds)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how long to retry, and how long one call may take.
@@ -43,8 +55,10 @@ class RetryPolicy:
     outlive it), ``deadline_s`` bounds all attempts and waits together.
 
     A refused or dropped connection (the server is restarting) is retried for
-    ``reconnect_window_s`` seconds from the first such failure, however many attempts that takes,
-    with waits of at most ``reconnect_backoff_s``; the CLI sets it with ``--reconnect-window``.
+    ``reconnect_window_s`` seconds from the first such failure (30 by default: long enough for a
+    local server to restart), however many attempts that takes, with waits of at most
+    ``reconnect_backoff_s``. :func:`set_default_reconnect_window` changes the default; the CLI's
+    ``--reconnect-window`` calls it.
     """
 
     max_attempts: int = 5
@@ -53,7 +67,7 @@ class RetryPolicy:
     max_retry_after_s: float = 120.0
     timeout_s: float | None = 120.0
     deadline_s: float | None = 600.0
-    reconnect_window_s: float = 30.0
+    reconnect_window_s: float = field(default_factory=lambda: _defaults["reconnect_window_s"])
     reconnect_backoff_s: float = 1.0
 
     def __post_init__(self) -> None:
