@@ -279,3 +279,21 @@ def test_upstream_experimental_names_route_to_litellm() -> None:
     engine = get_engine("experimental:openai/gpt-4o-mini", api_key="x")
     assert isinstance(engine, LiteLLMEngine)
     assert engine.model_string == "openai/gpt-4o-mini"
+
+
+def test_litellm_steps_down_when_the_server_rejects_the_response_format(
+    server: StubServer,
+) -> None:
+    server.queue(
+        json_reply({"error": {"message": "response_format json_schema is not supported"}}, 400),
+        json_reply(completion('{"answer": "x"}')),
+        json_reply(completion('{"answer": "y"}')),
+    )
+    engine = litellm_engine(server)
+    fmt = ResponseFormat("json_schema", schema=SCHEMA)
+
+    assert engine.send(Request.chat("q1", response_format=fmt)).text == '{"answer": "x"}'
+    assert engine.send(Request.chat("q2", response_format=fmt)).text == '{"answer": "y"}'
+
+    kinds = [r.json["response_format"]["type"] for r in server.received]
+    assert kinds == ["json_schema", "json_object", "json_object"]
