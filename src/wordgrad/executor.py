@@ -32,6 +32,7 @@ depend on the order calls finish in: each output has its own future.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import contextvars
 import heapq
 import itertools
@@ -41,6 +42,7 @@ import random
 import re
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -191,7 +193,10 @@ class _Lane:
     """One engine's queue and what the executor remembers about the engine."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        try:  # the lane must not keep an engine the program dropped alive
+            self._engine: Callable[[], Engine | None] = weakref.ref(engine)
+        except TypeError:
+            self._engine = lambda: engine
         self.queue: deque[_Call] = deque()
         self.running = 0
         self.blocked_until = 0.0
@@ -201,6 +206,12 @@ class _Lane:
         """How far structured output has stepped down (an index into ``_LEVELS``)."""
         self._cache: ResponseCache | None = None
         self._cache_resolved = False
+
+    @property
+    def engine(self) -> Engine:
+        engine = self._engine()
+        assert engine is not None, "an engine with calls in flight is referenced by them"
+        return engine
 
     @property
     def limit(self) -> int | None:
@@ -220,6 +231,7 @@ class _Call:
     """One request on its way through an engine, shared by everyone who asked for it."""
 
     lane: _Lane
+    engine: Engine
     request: Request
     sent: Request
     key: str
@@ -399,7 +411,7 @@ class Executor:
             shared = self._in_flight.get((id(lane), key))
             if shared is not None:
                 return shared.future
-            call = _Call(lane, request, sent, key, scope, context, next(self._seq))
+            call = _Call(lane, engine, request, sent, key, scope, context, next(self._seq))
             self._in_flight[(id(lane), key)] = call
             lane.queue.append(call)
             self._waiting[lane] = None
@@ -410,9 +422,17 @@ class Executor:
     def _lane(self, engine: Engine) -> _Lane:
         """The engine's lane (hold the lock)."""
         lane = self._lanes.get(id(engine))
-        if lane is None or lane.engine is not engine:
+        if lane is None or lane._engine() is not engine:
             lane = self._lanes[id(engine)] = _Lane(engine)
+            with contextlib.suppress(TypeError):
+                weakref.finalize(engine, self._drop_lane, id(engine), lane)
         return lane
+
+    def _drop_lane(self, key: int, lane: _Lane) -> None:
+        with self._lock:
+            if self._lanes.get(key) is lane:
+                del self._lanes[key]
+            self._waiting.pop(lane, None)
 
     def _take_startable(self) -> list[_Call]:
         """Queued calls that may start now, oldest first, counted as running (hold the lock)."""
@@ -453,7 +473,7 @@ class Executor:
 
     def _attempt(self, call: _Call) -> None:
         """On a worker: one attempt through the transport, then free its slots."""
-        engine = call.lane.engine
+        engine = call.engine
         policy: RetryPolicy = getattr(engine, "retry", None) or RetryPolicy()
         now = _now()
         with self._lock:
@@ -499,7 +519,7 @@ class Executor:
             self._failed(call, outcome)
 
     def _succeeded(self, call: _Call, response: Response) -> None:
-        engine = call.lane.engine
+        engine = call.engine
         try:
             response = _checked(engine, response, call.sent)
         except EngineError as error:
@@ -515,7 +535,7 @@ class Executor:
         """Step down the response format, retry after a wait, or fail the call."""
         if isinstance(error, UnicodeDecodeError):
             error = ResponseFormatError(
-                f"{call.lane.engine.name}: the reply is not valid UTF-8 ({error.reason} at byte "
+                f"{call.engine.name}: the reply is not valid UTF-8 ({error.reason} at byte "
                 f"{error.start}); the server must send UTF-8 JSON"
             )
         if self._step_down(call, error):
@@ -544,7 +564,7 @@ class Executor:
             or not _FORMAT_REJECTED.search(str(error))
         ):
             return False
-        engine = call.lane.engine
+        engine = call.engine
         level = 1 if fmt.kind == "json_schema" else 2
         with self._lock:
             call.lane.level = max(call.lane.level, level)
@@ -576,7 +596,7 @@ class Executor:
         self._failed(
             call,
             EngineTimeoutError(
-                f"{call.lane.engine.name}: no complete reply within {limit:.3g} s "
+                f"{call.engine.name}: no complete reply within {limit:.3g} s "
                 "(RetryPolicy.timeout_s bounds each attempt, deadline_s the whole call)"
             ),
         )
@@ -586,7 +606,7 @@ class Executor:
         self._finish(
             call,
             DeadlineExceededError(
-                f"{call.lane.engine.name}: no reply within the {policy.deadline_s:g} s deadline; "
+                f"{call.engine.name}: no reply within the {policy.deadline_s:g} s deadline; "
                 "raise RetryPolicy.deadline_s or check the provider"
             ),
         )
@@ -609,7 +629,7 @@ class Executor:
             call.future.set_result(outcome)
             return
         if isinstance(outcome, EngineError):
-            _describe(outcome, call.request, call.lane.engine)
+            _describe(outcome, call.request, call.engine)
         call.future.set_exception(outcome)
 
     def _check_fork(self) -> None:

@@ -93,6 +93,8 @@ class StubServer:
         self.replies: list[Reply] = []
         self.default: Reply | None = None
         self.received: list[Received] = []
+        self.aborted = 0
+        """Replies the client hung up on before they were sent in full."""
         self._lock = threading.Lock()
         server = self
 
@@ -129,7 +131,8 @@ class StubServer:
                     else:
                         self.wfile.write(reply.body)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a time-out test)
+                    with server._lock:
+                        server.aborted += 1  # the client gave up (a time-out test)
 
             do_GET = do_POST
 

@@ -556,6 +556,10 @@ def test_a_trickled_reply_cannot_outlive_the_time_out(server: StubServer) -> Non
         engine_for(server, retry=policy).generate("x")
 
     assert time.monotonic() - started < 1.5  # the body alone takes 30 s at this pace
+    deadline = time.monotonic() + 2
+    while not server.aborted and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.aborted == 1  # and the connection was closed, not left trickling
 
 
 def test_the_deadline_bounds_a_trickled_reply_across_retries(server: StubServer) -> None:

@@ -13,10 +13,12 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import Any
 
+from wordgrad.engine.base import attempt_timeout
 from wordgrad.engine.retry import error_for_status, parse_retry_after
 from wordgrad.errors import (
     ConfigurationError,
@@ -125,6 +127,53 @@ def map_transport_error(error: Exception, *, provider: str) -> EngineError | Non
     if isinstance(error, ConnectionError):
         return EngineConnectionError(f"{provider}: could not reach the server ({error})")
     return None
+
+
+def wall_clock_http_client(sdk: ModuleType) -> Any:
+    """The SDK's default HTTP client, with a transport that ends a reply once the attempt's
+    wall-clock time is up (:func:`wordgrad.engine.base.attempt_timeout`).
+
+    httpx's read time-out restarts with every chunk, so a reply trickled a byte at a time could
+    keep a connection (and a worker thread) busy for minutes; the executor already fails such an
+    attempt at its time-out, and this closes its connection too.
+    """
+    http = importlib.import_module(sdk.DefaultHttpxClient.__mro__[1].__module__.split(".")[0])
+
+    class WallClockStream(http.SyncByteStream):  # type: ignore[misc,name-defined]
+        def __init__(self, stream: Any, deadline: float) -> None:
+            self._stream = stream
+            self._deadline = deadline
+
+        def __iter__(self) -> Any:
+            for chunk in self._stream:
+                if time.monotonic() > self._deadline:
+                    raise http.ReadTimeout("the reply did not complete within the time-out")
+                yield chunk
+
+        def close(self) -> None:
+            self._stream.close()
+
+    class WallClockTransport(http.BaseTransport):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            self._inner = http.HTTPTransport()
+
+        def handle_request(self, request: Any) -> Any:
+            limit = attempt_timeout()
+            started = time.monotonic()
+            response = self._inner.handle_request(request)
+            if limit is None:
+                return response
+            return http.Response(
+                status_code=response.status_code,
+                headers=response.headers,
+                stream=WallClockStream(response.stream, started + limit),
+                extensions=response.extensions,
+            )
+
+        def close(self) -> None:
+            self._inner.close()
+
+    return sdk.DefaultHttpxClient(transport=WallClockTransport())
 
 
 def reported_usage(

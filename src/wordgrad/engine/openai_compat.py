@@ -33,6 +33,7 @@ from wordgrad.engine._sdk import (
     map_stainless_error,
     reported_usage,
     strict_json,
+    wall_clock_http_client,
 )
 from wordgrad.engine.base import EngineLM, attempt_timeout
 from wordgrad.errors import ConfigurationError, ResponseFormatError
@@ -195,7 +196,7 @@ class OpenAICompatibleEngine(EngineLM):
             api_key=api_key or _PLACEHOLDER_KEY,
             base_url=base_url,
             max_retries=0,
-            http_client=http_client,
+            http_client=http_client if http_client is not None else wall_clock_http_client(sdk),
         )
         return client
 
