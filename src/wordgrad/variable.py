@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequen
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 
 from wordgrad import prompts
 from wordgrad.config import resolve_engine
@@ -31,9 +31,6 @@ from wordgrad.executor import completed, derive, gather, resolve
 from wordgrad.graph import GradientJob, picture, run_backward, to_dot
 from wordgrad.graph_render import graph_svg_object, render_graph_svg
 from wordgrad.llm import Engine, Message, Request
-
-if TYPE_CHECKING:
-    from wordgrad.engine.base import EngineLM
 
 Value = str | bytes
 """What a variable holds once it is computed."""
@@ -341,7 +338,7 @@ class Variable:
         """The aggregate group of the feedback this variable received (it passes it on)."""
         return next((r.group for r in self._records if r.group is not None), None)
 
-    def backward(self, engine: EngineLM | str | None = None) -> None:
+    def backward(self, engine: Engine | str | None = None) -> None:
         """Propagate feedback from this variable (usually a loss) to every trainable input.
 
         ``engine`` writes the feedback; by default the backward engine set with
@@ -349,7 +346,7 @@ class Variable:
         """
         run_backward(self, resolve_engine(engine, kind="backward"))
 
-    async def abackward(self, engine: EngineLM | str | None = None) -> None:
+    async def abackward(self, engine: Engine | str | None = None) -> None:
         """Async form of :meth:`backward` for async applications."""
         import asyncio
 
