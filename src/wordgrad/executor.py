@@ -484,10 +484,6 @@ class Executor:
                 call.next_attempt += 1
                 if call.attempts is None:
                     call.attempts = Attempts(policy, now)
-                    if policy.deadline_s is not None:
-                        call.deadline = self._timers.at(
-                            now + policy.deadline_s, lambda: self._deadline(call)
-                        )
         outcome: Response | BaseException | None = None
         if attempt is not None:
             assert call.attempts is not None
@@ -547,6 +543,13 @@ class Executor:
         except BaseException as final:
             self._finish(call, final)
             return
+        deadline = call.attempts.policy.deadline_s
+        if call.deadline is None and deadline is not None:
+            # The first attempt is bounded by its own time limit; from the first retry on, a
+            # timer also ends the call wherever it waits (a queue, a backoff).
+            call.deadline = self._timers.at(
+                call.attempts.started + deadline, lambda: self._deadline(call)
+            )
         if wait <= 0:
             self._requeue(call)
         else:
