@@ -405,7 +405,7 @@ class Executor:
         if cache is not None and (hit := cache.get(key)) is not None:
             response = replace(hit, request=sent)
             context.run(_record, engine, request, response)
-            return _completed(response)
+            return completed(response)
         scope = context.run(_scope.get) or self._default
         with self._lock:
             shared = self._in_flight.get((id(lane), key))
@@ -854,10 +854,6 @@ def derive(future: Future[T], fn: Callable[[T], U]) -> Future[U]:
 
 def completed(value: T) -> Future[T]:
     """A future that already holds ``value``."""
-    return _completed(value)
-
-
-def _completed(value: T) -> Future[T]:
     future: Future[T] = Future()
     future.set_result(value)
     return future
