@@ -16,10 +16,9 @@ EXAMPLES = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8")
 
 
 def plausible(request: Request) -> str:
-    system = request.system_prompt or ""
-    if system.startswith("You revise"):
+    if request.purpose == "optimizer":
         return "<IMPROVED_VARIABLE>Reason step by step, then state the answer.</IMPROVED_VARIABLE>"
-    if system.startswith("You are the feedback writer"):
+    if request.purpose == "backward":
         return "State the reasoning before the answer."
     return "A reply."
 

@@ -2,8 +2,8 @@
 
 Plain loops already overlap their LLM calls as long as they do not read values. ``tg.map`` is
 for the function that does read them (parses a score, checks an answer): it runs ``fn`` on
-worker threads, so one item waiting for its reply does not hold up the others. Each worker calls
-``fn(item)`` (which dispatches the item's calls) and then reads every pending variable in the
+the executor's workers, so one item waiting for its reply does not hold up the others. Each item
+runs ``fn(item)`` (which dispatches the item's calls) and then reads every pending variable in the
 result, so results come back computed, in input order, with a progress bar on long runs.
 """
 
@@ -12,11 +12,13 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from wordgrad.config import get_max_concurrency
-from wordgrad.errors import WordgradError
+from wordgrad.errors import NodeError, WordgradError
+from wordgrad.executor import EXECUTOR
 from wordgrad.variable import Variable
 
 T = TypeVar("T")
@@ -79,12 +81,8 @@ def map(
         raise ValueError(f"max_concurrency must be a whole number >= 1, got {limit!r}")
     if not inputs:
         return []
-    workers = min(limit, len(inputs))
-    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="wordgrad-map") as pool:
-        futures = [
-            pool.submit(contextvars.copy_context().run, _settled, fn, item) for item in inputs
-        ]
-        _wait_with_progress(futures, progress, description)
+    futures = _run_bounded(fn, inputs, limit)
+    _wait_with_progress(futures, progress, description)
     failures = [(i, f.exception()) for i, f in enumerate(futures) if f.exception() is not None]
     if failures and not return_exceptions:
         index, error = failures[0]
@@ -95,6 +93,42 @@ def map(
             failures=[(i, e) for i, e in failures if e is not None],
         ) from error
     return [_outcome(future) for future in futures]
+
+
+def _run_bounded(
+    fn: Callable[[T], R], inputs: list[T], limit: int
+) -> list[concurrent.futures.Future[Any]]:
+    """One future per item; at most ``limit`` items in progress, each run on the executor in
+    the caller's context; the next item starts when one finishes."""
+    outer: list[concurrent.futures.Future[Any]] = [concurrent.futures.Future() for _ in inputs]
+    contexts = [contextvars.copy_context() for _ in inputs]  # the caller's, one per item
+    lock = threading.Lock()
+    next_index = [0]
+
+    def start_next() -> None:
+        with lock:
+            index = next_index[0]
+            if index >= len(inputs):
+                return
+            next_index[0] += 1
+        inner = contexts[index].run(
+            EXECUTOR.run, lambda: _settled(fn, inputs[index]), label=f"item {index}"
+        )
+        inner.add_done_callback(lambda done: finish(index, done))
+
+    def finish(index: int, done: concurrent.futures.Future[Any]) -> None:
+        error = done.exception()
+        if isinstance(error, NodeError) and error.role == f"item {index}" and error.cause:
+            error = error.cause  # the executor's wrapper adds nothing here
+        if error is not None:
+            outer[index].set_exception(error)
+        else:
+            outer[index].set_result(done.result())
+        start_next()
+
+    for _ in range(min(limit, len(inputs))):
+        start_next()
+    return outer
 
 
 def _outcome(future: concurrent.futures.Future[Any]) -> Any:

@@ -33,6 +33,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from wordgrad.engine.retry import DEFAULT_RECONNECT_WINDOW_S, set_default_reconnect_window
 from wordgrad.errors import WordgradError
 from wordgrad.report import write_report
 from wordgrad.report.live import LiveView
@@ -53,6 +54,23 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _options(
+    reconnect_window: Annotated[
+        float,
+        typer.Option(
+            "--reconnect-window",
+            min=0.0,
+            help="Seconds to keep retrying a server that refuses connections (e.g. restarting).",
+        ),
+    ] = DEFAULT_RECONNECT_WINDOW_S,
+) -> None:
+    """Options for every command."""
+    set_default_reconnect_window(reconnect_window)
+
+
 optimize_app = typer.Typer(help="Optimize a prompt (training) or answers (test time).")
 app.add_typer(optimize_app, name="optimize", no_args_is_help=True)
 

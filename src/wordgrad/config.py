@@ -12,12 +12,13 @@ import contextvars
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from wordgrad.engine.base import EngineLM
 from wordgrad.engine.registry import default_engine, get_engine
 from wordgrad.errors import NoEngineError
 from wordgrad.executor import EXECUTOR
+from wordgrad.llm import Engine
 
 _UNSET: Any = object()
 
@@ -29,8 +30,9 @@ _context_engines: dict[str, contextvars.ContextVar[EngineLM | None]] = {
 }
 
 
-def _as_engine(engine: EngineLM | str, **kwargs: Any) -> EngineLM:
-    return get_engine(engine, **kwargs) if isinstance(engine, str) else engine
+def _as_engine(engine: Engine | str, **kwargs: Any) -> EngineLM:
+    # Any transport will do; EngineLM is what this module's callers are typed against.
+    return get_engine(engine, **kwargs) if isinstance(engine, str) else cast(EngineLM, engine)
 
 
 def _current(kind: str) -> EngineLM | None:
@@ -101,7 +103,7 @@ def engine_context(
             _context_engines[kind].reset(token)
 
 
-def resolve_engine(engine: EngineLM | str | None, *, kind: str = "backward") -> EngineLM:
+def resolve_engine(engine: Engine | str | None, *, kind: str = "backward") -> EngineLM:
     """The engine to use: the one given, else the default of this ``kind``, else the backward one.
 
     With none of those, :func:`wordgrad.engine.registry.default_engine` decides (it raises
@@ -150,15 +152,16 @@ def set_max_concurrency(limit: int) -> None:
 
 
 def get_max_concurrency() -> int:
+    """The bound in force here (a ``with max_concurrency(n)`` block's, else the process-wide)."""
     return EXECUTOR.max_concurrency
 
 
 @contextmanager
 def max_concurrency(limit: int) -> Iterator[None]:
-    """``with tg.max_concurrency(1):`` runs the block's calls one by one, then restores it."""
-    previous = EXECUTOR.max_concurrency
-    EXECUTOR.set_max_concurrency(limit)
-    try:
+    """``with tg.max_concurrency(1):`` runs the block's calls one by one.
+
+    Context-local: it bounds the calls made in this block (on this thread or asyncio task, and
+    the work they start), not other threads' calls, and leaves the process-wide bound alone.
+    """
+    with EXECUTOR.limited(limit):
         yield
-    finally:
-        EXECUTOR.set_max_concurrency(previous)

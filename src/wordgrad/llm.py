@@ -90,6 +90,14 @@ class Request:
     response_format: ResponseFormat | None = None
     extra: tuple[tuple[str, Any], ...] = ()
     """Provider-specific options as sorted (name, value) pairs; part of the fingerprint."""
+    purpose: Purpose = "other"
+    """What the request is for (forward, backward, optimizer, evaluation); usage is totalled and
+    test scripts route by it. Not part of the fingerprint: it does not change the reply."""
+    role: str = ""
+    """The role of the variable the reply becomes (named in errors). Not part of the fingerprint."""
+    fallback: Request | None = None
+    """The same question asking for a plain-text reply (e.g. the value between tags), sent instead
+    when the engine rejects structured output. Not part of the fingerprint."""
 
     @classmethod
     def chat(
@@ -108,6 +116,10 @@ class Request:
             messages.append(Message("system", system_prompt))
         messages.append(Message("user", _as_content(prompt)))
         return cls(messages=tuple(messages)).with_params(**params)
+
+    def about(self, purpose: Purpose, role: str = "") -> Request:
+        """A copy marked with what it is for and the role of the variable it produces."""
+        return replace(self, purpose=purpose, role=role or self.role)
 
     def with_params(self, **params: Any) -> Request:
         """A copy with the given sampling parameters set (unknown names go to ``extra``)."""
@@ -219,13 +231,16 @@ def estimate_tokens_of_length(characters: int) -> int:
 
 @dataclass(frozen=True)
 class Response:
-    """What came back: one text per choice, usage, model, latency and whether it was cached."""
+    """What came back: one text per choice, usage, model, latency, whether it was cached, and the
+    :class:`Request` it answers (as sent, after defaults and format negotiation; set by the
+    executor)."""
 
     texts: tuple[str, ...]
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     latency_s: float = 0.0
     cached: bool = False
+    request: Request | None = None
 
     @property
     def text(self) -> str:
@@ -246,17 +261,32 @@ class Capabilities:
     grammar: bool = False
     """Accepts a GBNF grammar."""
     images: bool = False
+    json_schema: bool = True
+    """Takes the ``json_schema`` response format; when False, structured requests start at the
+    ``json_object`` form (llama-cpp-python's server answers 500 to ``json_schema``)."""
+    token_limit_param: str = "max_tokens"
+    """The name the provider takes the reply's token limit under (OpenAI's reasoning models want
+    ``max_completion_tokens``)."""
 
 
 @runtime_checkable
 class Engine(Protocol):
-    """What the executor needs of an engine. :class:`wordgrad.engine.EngineLM` implements it."""
+    """A transport: what the executor needs of an engine (:class:`wordgrad.engine.EngineLM`).
+
+    ``complete`` carries one request to the model and back: no cache, retries, limits or usage;
+    the executor owns those.
+    """
 
     model_string: str
-    capabilities: Capabilities
 
-    def send(self, request: Request, *, purpose: Purpose = "other") -> Response:
-        """Send one request through cache, limits, retries and usage accounting."""
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def complete(self, request: Request) -> Response:
+        """One raw call to the model."""
         ...
 
 

@@ -118,3 +118,16 @@ def test_optimize_solution_runs_and_shows_results(tmp_path: Path) -> None:
 def test_show_an_unknown_directory_fails(tmp_path: Path) -> None:
     code, _, err = invoke("show", str(tmp_path))
     assert code == 2 and "holds no run" in err
+
+
+def test_reconnect_window_is_settable_on_the_command_line() -> None:
+    from wordgrad.engine import retry
+
+    try:
+        code, _, _ = invoke("--reconnect-window", "75", "tasks", "--data-dir", str(SHARED_DATA))
+        assert code == 0
+        assert retry.RetryPolicy().reconnect_window_s == 75.0
+        assert retry.RetryPolicy(reconnect_window_s=2.0).reconnect_window_s == 2.0
+    finally:
+        retry.set_default_reconnect_window(retry.DEFAULT_RECONNECT_WINDOW_S)
+    assert retry.RetryPolicy().reconnect_window_s == retry.DEFAULT_RECONNECT_WINDOW_S

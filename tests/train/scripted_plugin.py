@@ -32,7 +32,7 @@ def script(request: Request) -> str:
     system = request.system_prompt or ""
     prompt = request.prompt
     h = _hash(system, prompt)
-    if system.startswith("You revise"):
+    if request.purpose == "optimizer":
         _maybe_hang()
         return (
             f"<IMPROVED_VARIABLE>Count each object one by one (plan {h % 1000}), add the "

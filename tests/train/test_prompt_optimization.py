@@ -48,7 +48,7 @@ class Models:
         return f"Answer: {right if lucky else 1000}"
 
     def backward_reply(self, request: Request) -> str:
-        if (request.system_prompt or "").startswith("You revise"):
+        if request.purpose == "optimizer":
             return f"<IMPROVED_VARIABLE>{next(self.proposals)}</IMPROVED_VARIABLE>"
         return "Count the objects one at a time."
 
@@ -168,7 +168,7 @@ def test_reply_cap_applies_to_answers_and_feedback_but_not_to_rewrites(tmp_path:
     finally:
         tg.engine.unregister_engine("capped")
     requests = [r for engine in built for r in engine.requests]
-    rewrites = [r for r in requests if (r.system_prompt or "").startswith("You revise")]
+    rewrites = [r for r in requests if r.purpose == "optimizer"]
     others = [r for r in requests if r not in rewrites]
     assert len(rewrites) == 1 and rewrites[0].max_tokens is None
     assert others and all(r.max_tokens == 50 for r in others)

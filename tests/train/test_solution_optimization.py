@@ -29,8 +29,7 @@ def test_majority_vote_counts_letters_and_breaks_ties_by_first_seen() -> None:
 
 def script(request: Request) -> str:
     """Zero-shot answers say A; each rewrite moves one letter on (A -> B -> C -> D)."""
-    system = request.system_prompt or ""
-    if system.startswith("You revise"):
+    if request.purpose == "optimizer":
         current = re.findall(r"Answer: ([A-D])", request.prompt)
         letter = current[0] if current else "A"
         following = "ABCD"[min("ABCD".index(letter) + 1, 3)]
@@ -75,7 +74,7 @@ def test_a_stopped_run_resumes_at_the_next_unfinished_step(tmp_path: Path) -> No
     calls = itertools.count(1)
 
     def interrupted(request: Request) -> str:
-        if (request.system_prompt or "").startswith("You revise") and next(calls) == 6:
+        if request.purpose == "optimizer" and next(calls) == 6:
             raise KeyboardInterrupt  # Ctrl-C in the middle of step 2
         return script(request)
 

@@ -33,7 +33,7 @@ def feedback_jobs(
     ``images`` (those the call was shown) are attached to each request, before its text.
     """
     criticism = output.get_gradient_text().strip()
-    groups = list(output._reduce_meta)
+    group = output._feedback_group()
     if criticism:
         objective = prompts.render(
             "gradient.output_criticized", output_role=output.role_description, criticism=criticism
@@ -58,9 +58,10 @@ def feedback_jobs(
             ),
         )
         content: str | tuple[ContentPart, ...] = (*images, user) if images else user
+        label = prompts.render("role.feedback", role=variable.role_description)
         request = Request(
             (Message("system", prompts.render("gradient.system")), Message("user", content))
-        )
+        ).about("backward", label)
         context = GradientContext(
             context=conversation,
             response_desc=output.role_description,
@@ -69,9 +70,8 @@ def feedback_jobs(
         jobs.append(
             GradientJob(
                 target=variable,
-                deliver=functools.partial(deliver_gradient, variable, context, groups),
+                deliver=functools.partial(deliver_gradient, variable, context, group),
                 request=request,
-                label=prompts.render("role.feedback", role=variable.role_description),
             )
         )
     return jobs

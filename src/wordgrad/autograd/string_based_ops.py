@@ -12,7 +12,7 @@ from wordgrad.errors import InvalidInputError
 from wordgrad.executor import EXECUTOR
 from wordgrad.graph import GradientJob, is_grad_enabled
 from wordgrad.llm import Engine
-from wordgrad.variable import Backward, Variable
+from wordgrad.variable import Backward, Variable, pending
 
 
 class StringBasedFunction(Function):
@@ -42,14 +42,14 @@ class StringBasedFunction(Function):
         role = response_role_description or prompts.render(
             "role.function_output", purpose=self.function_purpose
         )
-        future = EXECUTOR.submit_call(
+        future = EXECUTOR.run(
             lambda: self._run(inputs),
             label=role,
-            after=[v.value_future() for v in inputs.values() if v.is_pending()],
+            after=[v._value_future() for v in inputs.values() if v._is_pending()],
         )
         tracked = is_grad_enabled()
         variables = list(inputs.values())
-        output = Variable(
+        output = pending(
             future,
             predecessors=variables if tracked else None,
             requires_grad=tracked,

@@ -19,7 +19,7 @@ from wordgrad.engine._sdk import (
     map_stainless_error,
     reported_usage,
 )
-from wordgrad.engine.base import EngineLM
+from wordgrad.engine.base import EngineLM, attempt_timeout
 from wordgrad.llm import Capabilities, ImagePart, Message, Request, Response
 
 if TYPE_CHECKING:
@@ -69,15 +69,12 @@ class AnthropicEngine(EngineLM):
             )
         self._secrets = (self._client.api_key,)
         kwargs.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
-        kwargs.setdefault(
-            "capabilities",
-            Capabilities(
-                max_context_tokens=200_000,
-                structured_output=True,
-                images=is_multimodal is not False,
-            ),
-        )
         super().__init__(model_string, system_prompt, **kwargs)
+        if is_multimodal is not None:
+            self.is_multimodal = is_multimodal
+
+    def default_capabilities(self) -> Capabilities:
+        return Capabilities(max_context_tokens=200_000, structured_output=True, images=True)
 
     @property
     def cache_namespace(self) -> str:
@@ -134,14 +131,14 @@ class AnthropicEngine(EngineLM):
 
     def _create(self, arguments: dict[str, Any]) -> Any:
         try:
-            return self._client.messages.create(**arguments, timeout=self.retry.timeout_s)
+            return self._client.messages.create(**arguments, timeout=attempt_timeout(self))
         except Exception as error:
             mapped = map_stainless_error(
                 error, self._sdk, provider=self.name, secrets=self._secrets
             )
             if mapped is None:
                 raise
-            raise mapped from error
+        raise mapped  # outside the handler: the SDK's error (which may echo the key) is not chained
 
 
 ChatAnthropic = AnthropicEngine
