@@ -10,6 +10,7 @@ result, so results come back computed, in input order, with a progress bar on lo
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import contextvars
 import sys
 import threading
@@ -18,7 +19,9 @@ from typing import Any, TypeVar
 
 from wordgrad.config import get_max_concurrency
 from wordgrad.errors import NodeError, WordgradError
-from wordgrad.executor import EXECUTOR
+from wordgrad.executor import EXECUTOR, counted_as
+from wordgrad.graph import is_grad_enabled
+from wordgrad.llm import Purpose
 from wordgrad.variable import Variable
 
 T = TypeVar("T")
@@ -53,6 +56,7 @@ def map(
     progress: bool | None = None,
     description: str = "tg.map",
     return_exceptions: bool = False,
+    purpose: Purpose | None = None,
 ) -> list[R]:
     """``[fn(item) for item in items]``, with the items processed side by side.
 
@@ -63,13 +67,17 @@ def map(
         fn: called once per item, on a worker thread, in the caller's context (so ``no_grad``,
             ``engine_context`` and ``track`` apply).
         items: the inputs; results keep their order.
-        max_concurrency: items in progress at once; default the current LLM concurrency limit
+        max_concurrency: items in progress at once, and LLM calls of the items in flight at once
+            (whatever the process-wide bound); default the current LLM concurrency limit
             (``tg.get_max_concurrency()``), so with a limit of 1 items run one by one.
         progress: ``True`` always shows a progress bar on stderr, ``False`` never; ``None`` shows
             it when stderr is a terminal and the run lasts more than a couple of seconds.
         description: the label of the progress bar.
         return_exceptions: put an item's exception in its place in the result instead of
             raising.
+        purpose: what the items' calls count as in usage tables (``"evaluation"``, ...). Default:
+            ``"evaluation"`` when ``tg.map`` is called inside ``tg.no_grad()`` (gradients are off
+            when scoring a model), else each request's own purpose.
 
     Raises:
         MapError: after every item has finished, if any failed (and ``return_exceptions`` is
@@ -81,7 +89,13 @@ def map(
         raise ValueError(f"max_concurrency must be a whole number >= 1, got {limit!r}")
     if not inputs:
         return []
-    futures = _run_bounded(fn, inputs, limit)
+    if purpose is None and not is_grad_enabled():
+        purpose = "evaluation"
+    with contextlib.ExitStack() as stack:  # the items' context: their own bound and label
+        stack.enter_context(EXECUTOR.limited(limit))
+        if purpose is not None:
+            stack.enter_context(counted_as(purpose))
+        futures = _run_bounded(fn, inputs, limit)
     _wait_with_progress(futures, progress, description)
     failures = [(i, f.exception()) for i, f in enumerate(futures) if f.exception() is not None]
     if failures and not return_exceptions:

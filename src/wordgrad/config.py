@@ -146,6 +146,14 @@ class SingletonBackwardEngine:
 singleton_backward_engine = SingletonBackwardEngine()
 
 
+def set_prefix_warming(enabled: bool) -> None:
+    """Whether the first request of a group sharing a long prompt prefix goes ahead of the rest,
+    so that a provider's prefix cache serves the others at its cached-input price (on by
+    default, for engines whose capabilities say their provider caches prefixes). Off, every
+    request is sent as soon as it can be: one latency sooner per such group, at full price."""
+    EXECUTOR.warm_prefixes = bool(enabled)
+
+
 def set_max_concurrency(limit: int) -> None:
     """At most ``limit`` LLM calls in flight at once, process-wide; 1 runs them one by one."""
     EXECUTOR.set_max_concurrency(limit)

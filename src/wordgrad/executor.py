@@ -34,6 +34,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import contextvars
+import hashlib
 import heapq
 import itertools
 import logging
@@ -43,7 +44,7 @@ import re
 import threading
 import time
 import weakref
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
@@ -76,6 +77,11 @@ logger = logging.getLogger("wordgrad.engine")
 
 DEFAULT_MAX_CONCURRENCY = 16
 
+PREFIX_WARM_S = 300.0
+"""How long a provider keeps a prompt prefix cached (OpenAI and Anthropic: about five minutes
+without use)."""
+PREFIX_MEMORY = 4096
+"""Warmed prefixes remembered at most (the oldest are forgotten first)."""
 RATE_WINDOW_S = 60.0
 """The window ``requests_per_minute`` counts in (tests shorten it)."""
 
@@ -244,6 +250,8 @@ class _Call:
     next_attempt: int = 0
     done: bool = False
     deadline: _Timed | None = None
+    warms: str | None = None
+    """The shared prefix this call is the first to send (others with it wait for it)."""
 
 
 _scope: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar(
@@ -263,6 +271,9 @@ class Executor:
     def __init__(self, max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> None:
         _check_limit(max_concurrency)
         self._default = _Scope(max_concurrency)
+        self.warm_prefixes = True
+        """Send the first request of a group sharing a long prefix ahead of the rest (see
+        :meth:`_hold_for_prefix`); ``tg.set_prefix_warming(False)`` turns it off."""
         self._lock = threading.Lock()
         self._rng = random.Random()
         self._reset_state()
@@ -275,6 +286,10 @@ class Executor:
         self._lanes: dict[int, _Lane] = {}
         self._waiting: dict[_Lane, None] = {}
         self._in_flight: dict[tuple[int, str], _Call] = {}
+        self._held: dict[str, list[_Call]] = {}
+        """Calls waiting for the first call with their shared prefix (by prefix key)."""
+        self._warm: OrderedDict[str, float] = OrderedDict()
+        """Shared prefixes a provider has seen, with when (most recent last)."""
         self._seq = itertools.count()
         self._default.running = 0
 
@@ -413,11 +428,54 @@ class Executor:
                 return shared.future
             call = _Call(lane, engine, request, sent, key, scope, context, next(self._seq))
             self._in_flight[(id(lane), key)] = call
+            if self._hold_for_prefix(call):
+                return call.future
             lane.queue.append(call)
             self._waiting[lane] = None
             started = self._take_startable()
         self._launch(started)
         return call.future
+
+    def _hold_for_prefix(self, call: _Call) -> bool:
+        """Whether ``call`` waits for an earlier call with the same long shared prefix (hold the
+        lock).
+
+        Providers cache a prompt prefix once a request with it has been processed (OpenAI,
+        Gemini and compatible servers automatically; Anthropic at ``cache_control`` marks), at
+        about half the input price or less. Requests sent at the same moment cannot benefit, so
+        of a group sharing a prefix of at least ``capabilities.min_cached_prefix_tokens`` the
+        first goes alone and the rest follow when it returns. Only for engines whose
+        capabilities say they cache prefixes; a prefix seen in the last
+        :data:`PREFIX_WARM_S` seconds is taken to be cached still.
+        """
+        prefix = _prefix_key(call.engine, call.sent) if self.warm_prefixes else None
+        if prefix is None:
+            return False
+        held = self._held.get(prefix)
+        if held is not None:
+            held.append(call)
+            return True
+        seen = self._warm.get(prefix)
+        if seen is not None and _now() - seen < PREFIX_WARM_S:
+            self._warm.move_to_end(prefix)
+            return False
+        self._held[prefix] = []
+        call.warms = prefix
+        return False
+
+    def _release_prefix(self, call: _Call, warmed: bool) -> list[_Call]:
+        """The calls that waited for ``call``'s prefix, queued again (hold the lock)."""
+        assert call.warms is not None
+        held = self._held.pop(call.warms, [])
+        if warmed:
+            self._warm[call.warms] = _now()
+            self._warm.move_to_end(call.warms)
+            while len(self._warm) > PREFIX_MEMORY:
+                self._warm.popitem(last=False)
+        for waiting in held:
+            waiting.lane.queue.append(waiting)
+            self._waiting[waiting.lane] = None
+        return self._take_startable()
 
     def _lane(self, engine: Engine) -> _Lane:
         """The engine's lane (hold the lock)."""
@@ -628,6 +686,10 @@ class Executor:
                 for key, other in list(self._in_flight.items()):
                     if other is call:
                         del self._in_flight[key]
+            released = (
+                self._release_prefix(call, isinstance(outcome, Response)) if call.warms else []
+            )
+        self._launch(released)
         if isinstance(outcome, Response):
             call.future.set_result(outcome)
             return
@@ -650,6 +712,7 @@ _REQUEST_FIELDS = frozenset(f.name for f in fields(Request)) - {
     "purpose",
     "role",
     "fallback",
+    "shared_prefix",
 }
 
 
@@ -714,6 +777,22 @@ def _negotiated(engine: Engine, request: Request, level: int) -> Request:
     if fmt.kind == "json_schema" and (level >= 1 or not capabilities.json_schema):
         return replace(request, response_format=ResponseFormat("json", fmt.schema, name=fmt.name))
     return request
+
+
+def _prefix_key(engine: Engine, request: Request) -> str | None:
+    """A key for the request's shared prefix when the engine's provider would cache it."""
+    capabilities = engine.capabilities
+    if not capabilities.prefix_cache:
+        return None
+    text = request.prefix_text()
+    if text is None:
+        return None
+    count = getattr(engine, "count_tokens", None)
+    tokens = count(text) if count else (len(text) + 3) // 4
+    if tokens < capabilities.min_cached_prefix_tokens:
+        return None
+    payload = "\x00".join((engine_identity(engine), engine.model_string, text))
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def engine_identity(engine: Engine) -> str:

@@ -98,6 +98,12 @@ class Request:
     fallback: Request | None = None
     """The same question asking for a plain-text reply (e.g. the value between tags), sent instead
     when the engine rejects structured output. Not part of the fingerprint."""
+    shared_prefix: tuple[int, int] | None = None
+    """Where the part of the prompt that other requests of the same step share ends, as
+    (message index, characters of that message's text): e.g. a forward call's system prompt, or
+    a feedback request's system prompt and the call's system prompt. The executor lets the first
+    request of such a group warm a provider's prefix cache before the rest are sent; Anthropic's
+    engine marks the point with ``cache_control``. Not part of the fingerprint."""
 
     @classmethod
     def chat(
@@ -116,6 +122,23 @@ class Request:
             messages.append(Message("system", system_prompt))
         messages.append(Message("user", _as_content(prompt)))
         return cls(messages=tuple(messages)).with_params(**params)
+
+    def prefix_text(self) -> str | None:
+        """The shared part of the prompt (see :attr:`shared_prefix`), or None."""
+        if self.shared_prefix is None:
+            return None
+        index, length = self.shared_prefix
+        if not 0 <= index < len(self.messages):
+            return None
+        head = "".join(f"\x00{m.role}\x00{m.text}" for m in self.messages[:index])
+        message = self.messages[index]
+        return f"{head}\x00{message.role}\x00{message.text[:length]}"
+
+    def sharing(self, message: int, characters: int | None = None) -> Request:
+        """A copy whose :attr:`shared_prefix` ends ``characters`` into message ``message`` (the
+        whole message when ``None``)."""
+        length = len(self.messages[message].text) if characters is None else characters
+        return replace(self, shared_prefix=(message, length))
 
     def about(self, purpose: Purpose, role: str = "") -> Request:
         """A copy marked with what it is for and the role of the variable it produces."""
@@ -209,6 +232,10 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     estimated: bool = False
+    cached_prompt_tokens: int = 0
+    """Of ``prompt_tokens``, those the provider served from its prompt cache (billed at its
+    cached-input price): OpenAI's ``prompt_tokens_details.cached_tokens``, Anthropic's
+    ``cache_read_input_tokens``, Gemini's ``cached_content_token_count``."""
 
     @property
     def total_tokens(self) -> int:
@@ -264,6 +291,12 @@ class Capabilities:
     json_schema: bool = True
     """Takes the ``json_schema`` response format; when False, structured requests start at the
     ``json_object`` form (llama-cpp-python's server answers 500 to ``json_schema``)."""
+    prefix_cache: bool = False
+    """The provider caches prompt prefixes it has seen (OpenAI and compatible servers such as
+    vLLM, Gemini: automatically; Anthropic: at ``cache_control`` marks). The executor then sends
+    the first request of a group that shares a long prefix ahead of the others."""
+    min_cached_prefix_tokens: int = 1024
+    """The shortest prefix the provider caches (OpenAI and Anthropic: 1,024 tokens)."""
     token_limit_param: str = "max_tokens"
     """The name the provider takes the reply's token limit under (OpenAI's reasoning models want
     ``max_completion_tokens``)."""

@@ -14,6 +14,9 @@ from wordgrad.graph import GradientJob
 from wordgrad.llm import ContentPart, ImagePart, Message, Request
 from wordgrad.variable import GradientContext, Variable, deliver_gradient
 
+SHARED_BLOCK_END = "</SYSTEM_PROMPT>"
+"""A feedback request shares everything up to the end of the call's system prompt with the
+other feedback requests about calls with that system prompt (a minibatch)."""
 LONG_VALUE_CHARS = 400
 """A trainable input longer than this that appears verbatim in the conversation is not repeated."""
 
@@ -42,6 +45,8 @@ def feedback_jobs(
         objective = prompts.render(
             "gradient.objective_is_output", output_role=output.role_description
         )
+    end = conversation.find(SHARED_BLOCK_END) if conversation.startswith("<SYSTEM_PROMPT>") else -1
+    shared = end + len(SHARED_BLOCK_END) if end >= 0 else 0
     jobs = []
     for variable in dict.fromkeys(inputs):
         if not variable.requires_grad:
@@ -62,6 +67,8 @@ def feedback_jobs(
         request = Request(
             (Message("system", prompts.render("gradient.system")), Message("user", content))
         ).about("backward", label)
+        if shared and not images:  # the step's system prompt is what sibling requests share
+            request = request.sharing(1, shared)
         context = GradientContext(
             context=conversation,
             response_desc=output.role_description,

@@ -39,7 +39,7 @@ def call_llm(
     """
     future = EXECUTOR.submit(
         engine,
-        lambda: build().about(purpose, role_description),
+        lambda: _sharing_system_prompt(build().about(purpose, role_description)),
         after=[v._value_future() for v in inputs if v._is_pending()],
     )
     tracked = is_grad_enabled()
@@ -238,3 +238,9 @@ def _check_variables(variables: Sequence[object]) -> None:
                 f"expected a Variable, got {type(variable).__name__}; wrap text with "
                 "tg.Variable(text, role_description=..., requires_grad=False)"
             )
+
+
+def _sharing_system_prompt(request: Request) -> Request:
+    """Calls with the same system prompt (a minibatch's answers) share it as a prompt prefix."""
+    first = request.messages[0]
+    return request.sharing(0) if first.role == "system" and first.text else request

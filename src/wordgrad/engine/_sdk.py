@@ -177,12 +177,19 @@ def wall_clock_http_client(sdk: ModuleType) -> Any:
 
 
 def reported_usage(
-    request: Request, texts: Sequence[str], prompt_tokens: int | None, completion_tokens: int | None
+    request: Request,
+    texts: Sequence[str],
+    prompt_tokens: int | None,
+    completion_tokens: int | None,
+    cached_prompt_tokens: int | None = None,
 ) -> Usage:
     """The provider's token counts, or an estimate when it reported none."""
     if prompt_tokens is None:
         return Usage.estimate(request, texts)
-    return Usage(prompt_tokens, completion_tokens or 0)
+    cached = cached_prompt_tokens if isinstance(cached_prompt_tokens, int) else 0
+    return Usage(
+        prompt_tokens, completion_tokens or 0, cached_prompt_tokens=min(cached, prompt_tokens)
+    )
 
 
 def strict_json(text: str, request: Request) -> str:

@@ -64,7 +64,9 @@ class GeminiEngine(EngineLM):
             self.is_multimodal = is_multimodal
 
     def default_capabilities(self) -> Capabilities:
-        return Capabilities(max_context_tokens=1_000_000, structured_output=True, images=True)
+        return Capabilities(
+            max_context_tokens=1_000_000, structured_output=True, images=True, prefix_cache=True
+        )
 
     @property
     def cache_namespace(self) -> str:
@@ -90,6 +92,7 @@ class GeminiEngine(EngineLM):
                 texts,
                 getattr(usage, "prompt_token_count", None),
                 getattr(usage, "candidates_token_count", None),
+                getattr(usage, "cached_content_token_count", None),
             ),
             model=getattr(raw, "model_version", None) or self.model_string,
             latency_s=time.perf_counter() - started,

@@ -173,6 +173,8 @@ class OpenAICompatibleEngine(EngineLM):
             grammar=self.service.grammar,
             images=bool(model and model.images),
             json_schema=not self.service.grammar,
+            # OpenAI caches prefixes automatically; so do vLLM and SGLang servers.
+            prefix_cache=True,
             token_limit_param="max_tokens"
             if model is None or model.sampling
             else "max_completion_tokens",
@@ -372,6 +374,7 @@ def chat_completion_response(
             texts,
             getattr(usage, "prompt_tokens", None),
             getattr(usage, "completion_tokens", None),
+            getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None),
         ),
         model=getattr(raw, "model", None) or provider.partition("/")[2],
         latency_s=time.perf_counter() - started,

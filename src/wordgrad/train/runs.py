@@ -311,7 +311,7 @@ class Run:
         if self.results is not None:
             return self  # complete: nothing to append
         self._log = self._stack.enter_context(closing(EventLog(self.dir.events_path, offset)))
-        self._meter = self._stack.enter_context(track())
+        self._meter = self._stack.enter_context(track(scope="context"))
         self._write(
             "run_start",
             kind=self.kind,
