@@ -27,6 +27,15 @@ from ..conftest import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[2]
 STEPS = 5
+RUN_BOOKKEEPING = (
+    "events_offset",
+    "events_count",
+    "events_sha256",
+    "checksum",
+    "usage_offset",
+)
+"""Checkpoint fields about the files themselves (they differ when the log holds more run_start
+and run_end lines), not about the run's state."""
 
 
 def command(run_dir: Path, *extra: str) -> list[str]:
@@ -111,11 +120,11 @@ def start_hanging_run(run_dir: Path, tmp_path: Path) -> tuple[subprocess.Popen[s
 
 def comparable_events(run_dir: Path) -> list[tuple[str, Any, dict[str, Any]]]:
     """The log without what legitimately differs between processes (times, measured latencies,
-    run boundaries)."""
+    run boundaries, line numbers, and usage: calls of a step cut short were paid for too)."""
     return [
-        (e.type, e.step, _without(vars(e), "time", "extra"))
+        (e.type, e.step, _without(vars(e), "time", "extra", "seq"))
         for e in read_events(run_dir)
-        if e.type not in ("run_start", "run_end")
+        if e.type not in ("run_start", "run_end", "usage")
     ]
 
 
@@ -139,9 +148,15 @@ def final_state(run_dir: Path) -> dict[str, Any]:
     results = directory.results()
     assert results is not None
     return {
-        "checkpoint": _without(checkpoint, "events_offset"),
-        "results": _without(results, "run_dir"),
+        "checkpoint": _without(checkpoint, *RUN_BOOKKEEPING, "usage"),
+        "results": _without(results, "run_dir", "usage"),
     }
+
+
+def total_tokens(run_dir: Path) -> int:
+    results = RunDir(run_dir).results()
+    assert results is not None
+    return int(results["usage"]["total_tokens"])
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +179,7 @@ def test_sigkill_mid_step_then_rerun_matches_an_uninterrupted_run(
     process.send_signal(signal.SIGKILL)
     process.communicate()
     assert process.returncode == -signal.SIGKILL
-    assert RunDir(run_dir).checkpoint_steps() == [0, 1, 2]
+    assert RunDir(run_dir).checkpoint_steps() == [0, 1, 2]  # the newest three are kept
 
     resumed = run_to_end(run_dir, tmp_path)
 
@@ -175,6 +190,8 @@ def test_sigkill_mid_step_then_rerun_matches_an_uninterrupted_run(
     starts = [e for e in read_events(run_dir) if e.type == "run_start"]
     assert [s.resumed_from for s in starts] == [None, 2]  # type: ignore[attr-defined]
     assert final_state(run_dir) == final_state(reference)
+    # the calls of step 3 made before the kill were paid for, and are counted
+    assert total_tokens(run_dir) > total_tokens(reference)
     # the checkpoint carries the optimizer's memory of earlier feedback
     memory = final_state(run_dir)["checkpoint"]["optimizer"]["state"]["0"]["memory"]
     assert len(memory) == 2

@@ -171,13 +171,14 @@ _active_meters: contextvars.ContextVar[tuple[UsageMeter, ...]] = contextvars.Con
 
 
 @contextmanager
-def track() -> Iterator[UsageMeter]:
+def track(meter: UsageMeter | None = None) -> Iterator[UsageMeter]:
     """Count the calls made inside the block: ``with tg.track() as meter: ...``.
 
     Calls that the executor runs on its worker threads are counted too (the executor carries the
-    caller's context along with each request).
+    caller's context along with each request). ``meter``: a meter of your own to record into
+    (e.g. a subclass that also writes each call to disk); default a new :class:`UsageMeter`.
     """
-    meter = UsageMeter()
+    meter = UsageMeter() if meter is None else meter
     token = _active_meters.set((*_active_meters.get(), meter))
     try:
         yield meter
