@@ -122,6 +122,11 @@ def load_plugins(modules: list[str] | None) -> None:
             _fail(f"cannot import plugin {name.strip()!r}: {error}", code=2)
 
 
+def _debugging() -> bool:
+    """Whether errors should show their traceback (``--debug`` or ``$WORDGRAD_DEBUG``)."""
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
 def _fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"wordgrad: {message}", err=True)
     raise typer.Exit(code)
@@ -173,8 +178,12 @@ def _execute(loop: PromptOptimization | SolutionOptimization, quiet: bool) -> No
             os._exit(130)  # do not wait for LLM calls still in flight
         raise typer.Exit(3) from None
     except RunConfigError as error:
+        if _debugging():
+            raise
         _fail(str(error), code=2)
     except WordgradError as error:
+        if _debugging():
+            raise
         _fail(str(error))
     typer.echo(format_results(results))
     usage = results["usage"]
@@ -387,6 +396,8 @@ def report(
     try:
         path = write_report(run_dir, output)
     except FileNotFoundError as error:
+        if _debugging():
+            raise
         _fail(str(error), code=2)
     typer.echo(str(path))
 
@@ -441,7 +452,9 @@ def main(argv: list[str] | None = None) -> Any:
     """The console entry point (``wordgrad``): errors become one line and an exit code;
     ``--debug`` (or ``WORDGRAD_DEBUG=1``) also shows the traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = DEBUG_FLAG in args or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    if DEBUG_FLAG in args:
+        os.environ[DEBUG_ENV] = "1"
+    debug = _debugging()
     args = [arg for arg in args if arg != DEBUG_FLAG]
     _show_warnings()
     try:
