@@ -14,12 +14,14 @@ a report of long, repetitive prompts stays fast:
    git's ``--histogram``); each piece between anchors is matched the same way, a bounded number
    of levels deep;
 3. a piece small enough (at most :data:`SMALL_PIECE` word pairs) is matched exactly with
-   :class:`difflib.SequenceMatcher`; a larger piece with no anchor left is shown as replaced.
+   :class:`difflib.SequenceMatcher`; a larger piece with no anchor (text that repeats itself) is
+   matched by Myers' algorithm when at most :data:`MAX_EDITS` words differ in it, and shown as
+   replaced otherwise.
 
-Every piece matched exactly costs at most ``sqrt(SMALL_PIECE)`` times its length, and the levels
-are bounded, so the whole is linear. The result is a valid diff (joining the kept and inserted
-words gives the new text); it can be coarser than a minimal one only inside long stretches with
-no distinctive word.
+Every piece matched exactly costs at most ``sqrt(SMALL_PIECE)`` times its length, Myers' search
+at most ``2 * MAX_EDITS + 1`` times, and the levels are bounded, so the whole is linear. The
+result is a valid diff (joining the kept and inserted words gives the new text); it can be
+coarser than a minimal one only inside long stretches with no distinctive word and many edits.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ import html
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
-from functools import lru_cache
 
 _TOKENS = re.compile(r"^\s+|\S+\s*")
 SMALL_PIECE = 4096
@@ -38,6 +39,9 @@ MAX_DEPTH = 8
 """How many times a piece is split at anchors before what is left is matched as a whole."""
 ANCHOR_COUNT = 4
 """A word occurring the same number of times on both sides, at most this many, is an anchor."""
+MAX_EDITS = 32
+"""A large piece with no anchor is matched exactly when at most this many words were inserted
+and deleted in it; otherwise it is shown as replaced."""
 
 
 def words(text: str) -> list[str]:
@@ -63,10 +67,9 @@ class WordDiff:
     added: int
 
 
-@lru_cache(maxsize=256)
 def word_diff(old: str, new: str) -> WordDiff:
-    """The word-level change from ``old`` to ``new``, computed once per pair of texts (a report
-    asks for the same pair in several places)."""
+    """The word-level change from ``old`` to ``new``: the marked-up text and the word counts,
+    from one matching."""
     before, after = words(old), words(new)
     parts: list[str] = []
     removed = added = 0
@@ -147,15 +150,63 @@ def _match(
             matcher = difflib.SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False)
             for i, j, size in matcher.get_matching_blocks():
                 out.extend((alo + i + k, blo + j + k) for k in range(size))
-        elif depth < MAX_DEPTH:
-            last_i, last_j = alo, blo
-            for i, j in _anchors(a, alo, ahi, b, blo, bhi):
-                _match(a, last_i, i, b, last_j, j, depth + 1, out)
-                out.append((i, j))
-                last_i, last_j = i + 1, j + 1
-            if (last_i, last_j) != (alo, blo):
+        else:
+            anchors = _anchors(a, alo, ahi, b, blo, bhi) if depth < MAX_DEPTH else []
+            if anchors:
+                last_i, last_j = alo, blo
+                for i, j in anchors:
+                    _match(a, last_i, i, b, last_j, j, depth + 1, out)
+                    out.append((i, j))
+                    last_i, last_j = i + 1, j + 1
                 _match(a, last_i, ahi, b, last_j, bhi, depth + 1, out)
+            else:  # nothing distinctive (repetitive text): a few edits apart, or replaced
+                out.extend(_few_edits(a, alo, ahi, b, blo, bhi, MAX_EDITS))
     out.extend(reversed(tail))
+
+
+def _few_edits(
+    a: list[str], alo: int, ahi: int, b: list[str], blo: int, bhi: int, limit: int
+) -> list[tuple[int, int]]:
+    """The matched positions of a shortest edit script when it has at most ``limit`` insertions
+    and deletions, else none (Myers' greedy algorithm, "An O(ND) difference algorithm and its
+    variations", 1986; its cost is bounded by ``(2 * limit + 1)`` times the pieces' length)."""
+    n, m = ahi - alo, bhi - blo
+    if abs(n - m) > limit:
+        return []
+    furthest = [0] * (2 * limit + 3)
+    trace: list[list[int]] = []
+    for d in range(limit + 1):
+        trace.append(furthest[:])
+        for k in range(-d, d + 1, 2):
+            if k == -d or (k != d and furthest[k - 1] < furthest[k + 1]):
+                x = furthest[k + 1]
+            else:
+                x = furthest[k - 1] + 1
+            y = x - k
+            while x < n and y < m and a[alo + x] == b[blo + y]:
+                x, y = x + 1, y + 1
+            furthest[k] = x
+            if x >= n and y >= m:
+                return _trace_back(trace, n, m, alo, blo)
+    return []
+
+
+def _trace_back(
+    trace: list[list[int]], x: int, y: int, alo: int, blo: int
+) -> list[tuple[int, int]]:
+    matched: list[tuple[int, int]] = []
+    for d in range(len(trace) - 1, -1, -1):
+        furthest = trace[d]
+        k = x - y
+        down = k == -d or (k != d and furthest[k - 1] < furthest[k + 1])
+        previous_k = k + 1 if down else k - 1
+        previous_x = furthest[previous_k] if d else 0
+        previous_y = previous_x - previous_k if d else 0
+        while x > previous_x and y > previous_y:
+            x, y = x - 1, y - 1
+            matched.append((alo + x, blo + y))
+        x, y = previous_x, previous_y
+    return matched[::-1]
 
 
 def _anchors(

@@ -19,12 +19,13 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from pathlib import Path
 
 import wordgrad
 from wordgrad.graph_render import dot_available, render_graph_svg
-from wordgrad.report.diff import word_diff
+from wordgrad.report.diff import WordDiff, word_diff
 from wordgrad.report.model import RunSummary, StepRecord, UsageRow, summarize
 from wordgrad.report.plot import accuracy_plot
 from wordgrad.train.events import Error, Question, Repair, Step, read_log, redact
@@ -34,6 +35,22 @@ GRAPHS_DIR = "graphs"
 _GRAPH_FILE = re.compile(r"^step-(\d+)\.dot$")
 _XMLNS = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
 logger = logging.getLogger("wordgrad.report")
+_diffs: ContextVar[dict[tuple[str, str], WordDiff] | None] = ContextVar(
+    "wordgrad_report_diffs", default=None
+)
+"""The diffs of the report being built: each pair of texts is compared once, though the steps
+and the variables sections both show it."""
+
+
+def _word_diff(old: str, new: str) -> WordDiff:
+    memo = _diffs.get()
+    if memo is None:
+        return word_diff(old, new)
+    change = memo.get((old, new))
+    if change is None:
+        change = memo[(old, new)] = word_diff(old, new)
+    return change
+
 
 # ---------------------------------------------------------------------------- entry points
 
@@ -60,7 +77,14 @@ def write_report(
 
 def build_report(run_dir: str | os.PathLike[str]) -> str:
     """The report of the run in ``run_dir`` as HTML text."""
-    run_path = Path(run_dir)
+    token = _diffs.set({})
+    try:
+        return _build_report(Path(run_dir))
+    finally:
+        _diffs.reset(token)
+
+
+def _build_report(run_path: Path) -> str:
     log = read_log(run_path)
     skipped = log.describe_skipped()
     if skipped:
@@ -243,7 +267,7 @@ def _step_article(record: StepRecord) -> str:
 
 
 def _update(update: Step) -> str:
-    change = word_diff(update.old_value, update.new_value)
+    change = _word_diff(update.old_value, update.new_value)
     removed, added = change.removed, change.added
     validation = ""
     if update.val_before is not None or update.val_after is not None:
@@ -301,13 +325,13 @@ def _variables_section(summary: RunSummary) -> str:
         previous = [history[0][1]] + [text for _, text in history[:-1]]
         steps = "".join(
             f'<li><span class="step-no">step {step}</span>'
-            f'<div class="diff">{word_diff(before, text).html}</div></li>'
+            f'<div class="diff">{_word_diff(before, text).html}</div></li>'
             for (step, text), before in zip(history, previous)
         )
         blocks.append(
             f'<div class="variable"><h3 class="role">{_e(role)}</h3>'
             '<p class="muted">From the first text to the last, changes marked:</p>'
-            f'<div class="diff">{word_diff(first, last).html}</div>'
+            f'<div class="diff">{_word_diff(first, last).html}</div>'
             + _fold(
                 f"its text after every step, changes against the step before ({len(history)})",
                 f'<ol class="history">{steps}</ol>',
