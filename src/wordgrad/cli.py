@@ -59,7 +59,10 @@ DEBUG_FLAG = "--debug"
 
 app = typer.Typer(
     name="wordgrad",
-    help="Optimize prompts and answers with textual gradients (TextGrad).",
+    help=(
+        "Optimize prompts and answers with textual gradients (TextGrad). Errors are one line; "
+        "add --debug anywhere to see the traceback."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

@@ -25,10 +25,12 @@ from wordgrad.report import build_report
 from wordgrad.train import stats
 from wordgrad.train.events import Repair, read_log
 from wordgrad.train.runs import (
+    Budget,
     Run,
     RunConfigError,
     RunDir,
     RunLockedError,
+    RunStopped,
     RunStorageError,
     iter_checkpoints,
 )
@@ -400,3 +402,26 @@ def test_a_full_or_read_only_disk_is_one_line_and_the_resume_is_identical(
     run_prompt(run_dir, steps=STEPS)
     assert_same_end(run_dir, reference)
     assert comparable_events(run_dir) == comparable_events(reference)
+
+
+def test_max_tokens_holds_across_a_crash(tmp_path: Path) -> None:
+    """The calls the crashed process made count against the budget of the next one."""
+    run_dir = tmp_path / "run"
+    crashed_in_step_4(run_dir)
+    checkpoint = RunDir(run_dir).latest_checkpoint()
+    assert checkpoint is not None
+    saved = checkpoint["usage"]["total_tokens"]
+    average = (saved - checkpoint["usage_before_steps"]["total_tokens"]) / 3
+    ledger = (run_dir / "usage.jsonl").read_bytes()[checkpoint["usage_offset"] :]
+    cut_short = sum(
+        entry["prompt_tokens"] + entry["completion_tokens"]
+        for entry in map(json.loads, ledger.splitlines())
+    )
+    assert cut_short > 0  # step 4 had made calls before it crashed
+    # enough for step 4 by the checkpoint's count, not with the calls of the crashed step
+    limit = int(saved + average + cut_short / 2)
+    engine = tg.ScriptedEngine(CrashingScript(), model_string="scripted-train")
+    with pytest.raises(RunStopped, match="tokens budget") as stopped:
+        run_prompt(run_dir, steps=STEPS, engine=engine, budget=Budget(max_tokens=limit))
+    assert stopped.value.status == "budget"
+    assert engine.requests == []  # refused before sending anything

@@ -445,7 +445,8 @@ class UsageLedger(UsageMeter):
                     view = memoryview(line)
                     while view:
                         view = view[os.write(self._fd, view) :]
-                    os.fsync(self._fd)
+                    if not response.cached:  # a cache hit cost nothing: no need to wait for it
+                        os.fsync(self._fd)
                 self._offset += len(line)
             super().record(engine_name, purpose, response)
 
@@ -669,7 +670,8 @@ class Run:
                 pid=pid,
             ) from None
         self._stack.callback(os.close, descriptor)
-        command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
+        words = [os.path.basename(sys.argv[0]), *sys.argv[1:]] if sys.argv else []
+        command = str(redact(" ".join(words)))
         with _storage(path):
             os.ftruncate(descriptor, 0)
             os.pwrite(descriptor, f"{os.getpid()} ({command[:200]})\n".encode(), 0)
@@ -879,6 +881,9 @@ class Run:
         ``run_start``) past the newest checkpoint's mark, and drop events of a step cut short."""
         assert self._log is not None
         self._pending.clear()
+        on_disk = self.dir.latest_checkpoint()  # Ctrl-C may land after a checkpoint's rename
+        if on_disk is not None and int(on_disk["step"]) > (self.last_step or -1):
+            self.checkpoint, self._mark = on_disk, _mark_of(on_disk)
         with _storage(self.dir.events_path):
             if self.checkpoint is not None:
                 self._log.rewind(max(self._mark.offset, self._after_start))
