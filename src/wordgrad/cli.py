@@ -462,6 +462,11 @@ def main(argv: list[str] | None = None) -> Any:
     _show_warnings()
     try:
         return app(args=args, prog_name="wordgrad")
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        typer.echo("wordgrad: interrupted", err=True)
+        sys.exit(130)
     except Exception as error:
         if debug:
             raise

@@ -153,9 +153,26 @@ def test_with_every_checkpoint_damaged_the_run_starts_over(
         _cut(RunDir(run_dir).checkpoint_path(step))
     with caplog.at_level(logging.WARNING):
         run_prompt(run_dir, steps=STEPS)
-    assert len(warnings_of(caplog)) == 2
-    assert all("resuming from the start" in m for m in warnings_of(caplog))
+    checkpoints, log = warnings_of(caplog)[:2], warnings_of(caplog)[2:]
+    assert all("resuming from the start" in m for m in checkpoints)
+    assert len(log) == 1 and "records saved steps but no checkpoint" in log[0]
+    assert list(run_dir.glob("events.jsonl.damaged-*"))  # the old record is kept
     assert_same_end(run_dir, reference)
+    assert comparable_events(run_dir) == comparable_events(reference)
+
+
+def test_deleted_checkpoints_start_the_run_over_keeping_the_old_log(
+    reference: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    run_dir = tmp_path / "run"
+    crashed_in_step_4(run_dir)
+    shutil.rmtree(run_dir / "checkpoints")
+    with caplog.at_level(logging.WARNING):
+        run_prompt(run_dir, steps=STEPS)
+    (message,) = warnings_of(caplog)
+    assert "no checkpoint" in message
+    assert_same_end(run_dir, reference)
+    assert comparable_events(run_dir) == comparable_events(reference)
 
 
 def test_checkpoints_are_lean_and_only_the_newest_are_kept(reference: Path, tmp_path: Path) -> None:
@@ -204,12 +221,29 @@ def _nul_bytes(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _edited_line(path: Path) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    record = json.loads(lines[2])
+    record["note"] = "added by hand"
+    lines[2] = (json.dumps(record) + "\n").encode()
+    path.write_bytes(b"".join(lines))
+
+
+def _inserted_line(path: Path) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines.insert(4, b"a note typed into the log\n")
+    path.write_bytes(b"".join(lines))
+
+
 LOG_DAMAGE: dict[str, Callable[[Path], None]] = {
     "cut in half": _cut_log,
     "deleted": _delete_log,
     "garbage line": _garbage_line,
     "NUL bytes": _nul_bytes,
+    "line edited": _edited_line,
+    "line inserted": _inserted_line,
 }
+LOSES_EVENTS = {"cut in half", "deleted", "garbage line", "NUL bytes"}
 
 
 @pytest.mark.parametrize("damage", LOG_DAMAGE, ids=list(LOG_DAMAGE))
@@ -231,13 +265,14 @@ def test_a_damaged_log_is_rebuilt_from_what_the_checkpoint_covers_never_padded(
     assert_same_end(run_dir, reference)
     events = read_log(run_dir).events
     repairs = [e for e in events if isinstance(e, Repair)]
-    assert len(repairs) == 1 and repairs[0].lost_events > 0
+    assert len(repairs) == 1
+    assert (repairs[0].lost_events > 0) == (damage in LOSES_EVENTS)
     # what survived is what was there, in order, each line once; step 4 was redone once
     kept = [e.seq for e in events if e.seq is not None]
     assert kept == sorted(set(kept))
     committed = {e.seq: e for e in before if e.seq is not None}
     for event in events:
-        if event.seq in committed and event.type != "run_start":
+        if event.seq in committed and event.type != "run_start" and damage != "line edited":
             assert vars(committed[event.seq]) == vars(event)
     assert [e.step for e in events if e.type == "step"][-1:] == [4]
     if damage != "deleted":

@@ -792,6 +792,14 @@ class Run:
         path = self.dir.events_path
         if self.checkpoint is None:
             with _storage(path):
+                if _records_saved_steps(path):  # its checkpoints are gone: keep it, start over
+                    aside = path.with_name(f"{path.name}.damaged-{_stamp()}")
+                    os.replace(path, aside)
+                    self._repair(
+                        path,
+                        f"{path} records saved steps but no checkpoint of them reads back whole; "
+                        f"starting over (the old log is kept as {aside.name})",
+                    )
                 return EventLog(path, Mark())
         mark = _mark_of(self.checkpoint)
         with _storage(path, "read"):
@@ -1004,6 +1012,16 @@ def _lock_holder(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace").strip()
     except OSError:
         return ""
+
+
+def _records_saved_steps(path: Path) -> bool:
+    """Whether a log holds a ``usage`` event: one is written with every checkpoint."""
+    if not path.exists():
+        return False
+    return any(
+        isinstance(record, dict) and record.get("type") == "usage"
+        for record in (decode_line(raw) for _, raw in iter_lines(path))
+    )
 
 
 def _mark_of(checkpoint: Mapping[str, Any]) -> Mark:
