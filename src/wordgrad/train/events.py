@@ -273,7 +273,8 @@ def now() -> str:
 
 @dataclass(frozen=True)
 class Mark:
-    """A point in the log: ``offset`` bytes, ``count`` lines, and the SHA-256 of those bytes.
+    """A point in the log: ``offset`` bytes, ``count`` events written so far (the next event's
+    ``seq``; a rebuilt log may hold fewer lines), and the SHA-256 of those bytes.
 
     A checkpoint stores one (:meth:`as_json`); the log is proven intact up to a mark when its
     first ``offset`` bytes hash to ``sha256``.
@@ -312,6 +313,8 @@ class EventLog:
         path: the log file (created if missing).
         start: where the log's proven part ends (a resume's checkpoint); anything after it is
             cut off. ``None``: continue after what the file holds (each of its lines counted).
+        hasher: a ``hashlib.sha256`` object that has already read the file's first
+            ``start.offset`` bytes (saves reading them again).
 
     Raises:
         OSError: the file cannot be opened or is shorter than ``start`` says.
@@ -341,7 +344,7 @@ class EventLog:
 
     @property
     def count(self) -> int:
-        """Lines in the log so far (the next event's ``seq``)."""
+        """Events written so far (the next event's ``seq``)."""
         return self._count
 
     def write(self, type: str, step: int | None = None, **fields: Any) -> None:
