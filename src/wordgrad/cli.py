@@ -28,7 +28,6 @@ or ``WORDGRAD_DEBUG=1``) shows the traceback as well.
 from __future__ import annotations
 
 import difflib
-import errno
 import importlib
 import json
 import logging
@@ -47,7 +46,7 @@ from wordgrad.report.live import LiveView
 from wordgrad.train.evaluate import accuracy_summary, evaluate, format_accuracy, format_results
 from wordgrad.train.progress import ConsoleReporter, reporter
 from wordgrad.train.prompt_optimization import PromptOptimization, PromptOptimizationConfig
-from wordgrad.train.runs import Budget, RunConfigError, RunDir, RunStopped, storage_error
+from wordgrad.train.runs import Budget, RunConfigError, RunDir, RunStopped, explain_os_error
 from wordgrad.train.solution_optimization import (
     SolutionOptimization,
     SolutionOptimizationConfig,
@@ -417,11 +416,9 @@ def describe_error(error: BaseException) -> tuple[str, int]:
     if isinstance(error, WordgradError):
         return str(error), 1
     if isinstance(error, OSError):
-        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
-            path = Path(error.filename) if error.filename else Path(".")
-            return str(storage_error(path, error, "write")), 1
-        where = f" {error.filename}" if error.filename else ""
-        return f"{error.strerror or error}{':' if where else ''}{where}", 1
+        why, fix = explain_os_error(error)
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{why}; {fix}", 1
     if isinstance(error, json.JSONDecodeError):
         return (
             f"a file is not valid JSON ({error.msg} at line {error.lineno}, column "

@@ -74,6 +74,16 @@ def price_for(engine_name: str, model: str) -> Price | None:
     return price_of(model) or price_of(engine_name.partition("/")[0])
 
 
+def call_cost(price: Price | None, response: Response) -> float:
+    """US dollars of one call at ``price`` (0 when the model has no price)."""
+    if price is None:
+        return 0.0
+    return (
+        response.usage.prompt_tokens * price.prompt_per_million
+        + response.usage.completion_tokens * price.completion_per_million
+    ) / 1_000_000
+
+
 @dataclass
 class UsageTotals:
     """Sums over a group of calls."""
@@ -119,12 +129,7 @@ class UsageMeter:
         """Add one call: to the total, and to its engine's, model's and purpose's rows."""
         model = response.model or engine_name
         price = price_for(engine_name, model)
-        cost = 0.0
-        if price is not None:
-            cost = (
-                response.usage.prompt_tokens * price.prompt_per_million
-                + response.usage.completion_tokens * price.completion_per_million
-            ) / 1_000_000
+        cost = call_cost(price, response)
         with self._lock:
             if price is None:
                 self.unpriced.add(model)

@@ -350,7 +350,7 @@ class EventLog:
     def write(self, type: str, step: int | None = None, **fields: Any) -> None:
         """Append one event of ``type`` with ``fields`` (secrets redacted)."""
         line = encode_event(type, step, self._count, fields)
-        _write_all(self._fd, line)
+        write_all(self._fd, line)
         self._hasher.update(line)
         self._offset += len(line)
         self._count += 1
@@ -391,7 +391,8 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until all of ``data`` is written (a write may take only part of it)."""
     view = memoryview(data)
     while view:
         written = os.write(fd, view)

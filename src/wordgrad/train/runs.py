@@ -67,8 +67,7 @@ from pathlib import Path
 from typing import Any
 
 import wordgrad
-from wordgrad.engine.usage import UsageMeter, track
-from wordgrad.engine.usage import price_for as usage_price
+from wordgrad.engine.usage import UsageMeter, call_cost, price_for, track
 from wordgrad.errors import WordgradError
 from wordgrad.llm import Purpose, Response
 from wordgrad.train.events import (
@@ -78,6 +77,7 @@ from wordgrad.train.events import (
     decode_line,
     iter_lines,
     redact,
+    write_all,
 )
 
 CONFIG_FILE = "config.json"
@@ -143,26 +143,36 @@ _READ_ONLY = {errno.EROFS}
 _DENIED = {errno.EACCES, errno.EPERM}
 
 
+def explain_os_error(error: OSError) -> tuple[str, str]:
+    """``(what went wrong, what to do)`` for an error of the disk or the file system."""
+    number = error.errno
+    if number in _FULL:
+        return (
+            "no space left on the device",
+            "free some space, then run the same command again to continue from the last checkpoint",
+        )
+    if number in _READ_ONLY:
+        return (
+            "the file system is read-only",
+            "give a writable --run-dir (or remount it read-write)",
+        )
+    if number in _DENIED:
+        return (
+            "permission denied",
+            "make the directory writable for this user (chmod/chown) or give another --run-dir",
+        )
+    return (
+        error.strerror or str(error),
+        "check the disk and the directory, then run the same command again",
+    )
+
+
 def storage_error(path: Path, error: OSError, doing: str = "write") -> RunStorageError:
     """``error`` (raised while doing ``doing`` to ``path``) as one line saying what to do."""
-    number = error.errno
-    where = error.filename or path
-    if number in _FULL:
-        why = "no space left on the device"
-        fix = (
-            "free some space, then run the same command again to continue from the last checkpoint"
-        )
-    elif number in _READ_ONLY:
-        why = "the file system is read-only"
-        fix = "give a writable --run-dir (or remount it read-write)"
-    elif number in _DENIED:
-        why = "permission denied"
-        fix = "make the directory writable for this user (chmod/chown) or give another --run-dir"
-    else:
-        why = error.strerror or str(error)
-        fix = "check the disk and the directory, then run the same command again"
+    where = Path(error.filename) if error.filename else path
+    why, fix = explain_os_error(error)
     return RunStorageError(
-        f"cannot {doing} {where}: {why}; {fix}", path=Path(where), error_number=number
+        f"cannot {doing} {where}: {why}; {fix}", path=where, error_number=error.errno
     )
 
 
@@ -195,9 +205,7 @@ def write_text_atomic(path: Path, text: str) -> None:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(handle, view) :]
+                write_all(handle, data)
                 os.fsync(handle)
             finally:
                 os.close(handle)
@@ -226,10 +234,6 @@ def _checksum(content: Mapping[str, Any]) -> str:
     body = {k: v for k, v in content.items() if k != _CHECKSUM}
     text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _config_sha256(config: Mapping[str, Any]) -> str:
-    return _checksum(dict(config))
 
 
 class CheckpointDamaged(Exception):
@@ -420,13 +424,7 @@ class UsageLedger(UsageMeter):
 
     def record(self, engine_name: str, purpose: Purpose, response: Response) -> None:
         model = response.model or engine_name
-        price = usage_price(engine_name, model)
-        cost = 0.0
-        if price is not None and not response.cached:
-            cost = (
-                response.usage.prompt_tokens * price.prompt_per_million
-                + response.usage.completion_tokens * price.completion_per_million
-            ) / 1_000_000
+        cost = 0.0 if response.cached else call_cost(price_for(engine_name, model), response)
         entry = {
             "time": datetime.now(timezone.utc).isoformat(),
             "engine": engine_name,
@@ -442,9 +440,7 @@ class UsageLedger(UsageMeter):
         with self._ledger_lock:
             if self._fd >= 0:
                 with _storage(self.path):
-                    view = memoryview(line)
-                    while view:
-                        view = view[os.write(self._fd, view) :]
+                    write_all(self._fd, line)
                     if not response.cached:  # a cache hit cost nothing: no need to wait for it
                         os.fsync(self._fd)
                 self._offset += len(line)
@@ -723,7 +719,7 @@ class Run:
             with _storage(self.dir.path, "clear"):  # nothing was saved: a new try
                 self.dir.clear()
         elif problem is not None and self.checkpoint is not None and not self.force:
-            wanted = _config_sha256(self.config)
+            wanted = _checksum(self.config)
             if self.checkpoint.get("config_sha256", wanted) != wanted:
                 raise RunConfigError(
                     f"{saved_path} {problem} and the checkpoints in {self.dir.path} were made "
@@ -973,7 +969,7 @@ class Run:
             "usage": usage,
             "usage_offset": ledger_offset,
             "usage_before_steps": self._before_steps,
-            "config_sha256": _config_sha256(self.config),
+            "config_sha256": _checksum(self.config),
         }
         self._save_checkpoint(checkpoint)
         self.checkpoint, self._mark = checkpoint, mark
