@@ -19,13 +19,20 @@ or ``WORDGRAD_PLUGINS=my_module,other_module``; the module must be importable (o
 
 Exit codes: 0 done; 1 an error (message on stderr); 2 bad usage or a run directory holding
 other settings; 3 stopped by the budget; 130 interrupted (Ctrl-C). Stopped runs can be resumed.
+
+Errors are one line on stderr (``wordgrad: ...``): a mistake in the command, a damaged or
+unreadable file, a full disk, a read-only directory. ``--debug`` (anywhere on the command line,
+or ``WORDGRAD_DEBUG=1``) shows the traceback as well.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import json
+import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -40,17 +47,22 @@ from wordgrad.report.live import LiveView
 from wordgrad.train.evaluate import accuracy_summary, evaluate, format_accuracy, format_results
 from wordgrad.train.progress import ConsoleReporter, reporter
 from wordgrad.train.prompt_optimization import PromptOptimization, PromptOptimizationConfig
-from wordgrad.train.runs import Budget, RunConfigError, RunDir, RunStopped
+from wordgrad.train.runs import Budget, RunConfigError, RunDir, RunStopped, explain_os_error
 from wordgrad.train.solution_optimization import (
     SolutionOptimization,
     SolutionOptimizationConfig,
 )
 
 PLUGINS_ENV = "WORDGRAD_PLUGINS"
+DEBUG_ENV = "WORDGRAD_DEBUG"
+DEBUG_FLAG = "--debug"
 
 app = typer.Typer(
     name="wordgrad",
-    help="Optimize prompts and answers with textual gradients (TextGrad).",
+    help=(
+        "Optimize prompts and answers with textual gradients (TextGrad). Errors are one line; "
+        "add --debug anywhere to see the traceback."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -130,9 +142,39 @@ def load_plugins(modules: list[str] | None) -> None:
             _fail(f"cannot import plugin {name.strip()!r}: {error}", code=2)
 
 
+def _debugging() -> bool:
+    """Whether errors should show their traceback (``--debug`` or ``$WORDGRAD_DEBUG``)."""
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
 def _fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"wordgrad: {message}", err=True)
     raise typer.Exit(code)
+
+
+_TASK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+
+
+def check_task_name(task: str, kind: str) -> None:
+    """Refuse an unknown task before anything is written (exit code 2).
+
+    ``kind``: "prompt" (the :func:`~wordgrad.tasks.load_task` names) or "solution" (the
+    :func:`~wordgrad.tasks.load_instance_task` names, ``MMLU_<subject>``, ``GPQA_<name>``). A
+    name is also a part of the default run directory, so it may hold no path separators.
+    """
+    from wordgrad.tasks import AVAILABLE_DATASETS, AVAILABLE_INSTANCE_DATASETS
+
+    if kind == "prompt":
+        known, ok = AVAILABLE_DATASETS, task in AVAILABLE_DATASETS
+    else:
+        known = [*AVAILABLE_INSTANCE_DATASETS, "MMLU_<subject>", "GPQA_<name>"]
+        ok = task in AVAILABLE_INSTANCE_DATASETS or (
+            task.startswith(("MMLU_", "GPQA_")) and len(task) > 5
+        )
+    if not ok or not _TASK_NAME.fullmatch(task):
+        close = difflib.get_close_matches(task, known, n=3)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        _fail(f"unknown task {task!r}; {hint}'wordgrad tasks' lists the tasks", code=2)
 
 
 def _execute(loop: PromptOptimization | SolutionOptimization, quiet: bool) -> None:
@@ -156,8 +198,12 @@ def _execute(loop: PromptOptimization | SolutionOptimization, quiet: bool) -> No
             os._exit(130)  # do not wait for LLM calls still in flight
         raise typer.Exit(3) from None
     except RunConfigError as error:
+        if _debugging():
+            raise
         _fail(str(error), code=2)
     except WordgradError as error:
+        if _debugging():
+            raise
         _fail(str(error))
     typer.echo(format_results(results))
     usage = results["usage"]
@@ -199,6 +245,8 @@ def eval_command(
     from wordgrad.tasks import load_task
 
     load_plugins(plugin)
+    if run_dir is None:
+        check_task_name(task, "prompt")
     if split not in ("train", "val", "test"):
         _fail(f"--split must be train, val or test, not {split!r}", code=2)
     if run_dir is not None:
@@ -261,6 +309,7 @@ def optimize_prompt_command(
 ) -> None:
     """Optimize a task's system prompt on minibatches, with validation after each step."""
     load_plugins(plugin)
+    check_task_name(task, "prompt")
     if metric not in ("default", "exact", "llm"):
         _fail(f"--metric must be default, exact or llm, not {metric!r}", code=2)
     config = PromptOptimizationConfig(
@@ -318,6 +367,7 @@ def optimize_solution_command(
 ) -> None:
     """Improve each answer at test time by critique and rewrite, then take a majority vote."""
     load_plugins(plugin)
+    check_task_name(task, "solution")
     config = SolutionOptimizationConfig(
         task=task,
         model=model,
@@ -366,13 +416,78 @@ def report(
     try:
         path = write_report(run_dir, output)
     except FileNotFoundError as error:
+        if _debugging():
+            raise
         _fail(str(error), code=2)
     typer.echo(str(path))
 
 
+def describe_error(error: BaseException) -> tuple[str, int]:
+    """One line for an error that reached the command line, and the exit code.
+
+    The library's own errors already say what to do; the machine's (``OSError``: a full disk, a
+    read-only directory, a missing file) and a file that is not valid JSON are named with the
+    path; anything else is reported as unexpected, with a pointer to ``--debug``.
+    """
+    if isinstance(error, RunConfigError):
+        return str(error), 2
+    if isinstance(error, WordgradError):
+        return str(error), 1
+    if isinstance(error, OSError):
+        why, fix = explain_os_error(error)
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{why}; {fix}", 1
+    if isinstance(error, json.JSONDecodeError):
+        return (
+            f"a file is not valid JSON ({error.msg} at line {error.lineno}, column "
+            f"{error.colno}); fix or remove it",
+            1,
+        )
+    if isinstance(error, (ValueError, UnicodeError)):  # bad values: a setting, a file's content
+        return str(error), 1
+    return (
+        f"unexpected {type(error).__name__}: {error} (run again with {DEBUG_FLAG} to see the "
+        "traceback, and please report it)",
+        1,
+    )
+
+
+class _OneLine(logging.Handler):
+    """Warnings of the library (e.g. a repaired run directory) as ``wordgrad: ...`` lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(f"wordgrad: {record.getMessage()}", err=True)
+
+
+def _show_warnings() -> None:
+    for name in ("wordgrad.runs", "wordgrad.report"):
+        library_logger = logging.getLogger(name)
+        if not any(isinstance(h, _OneLine) for h in library_logger.handlers):
+            library_logger.addHandler(_OneLine(logging.WARNING))
+
+
 def main(argv: list[str] | None = None) -> Any:
-    """The console entry point (``wordgrad``)."""
-    return app(args=argv, prog_name="wordgrad")
+    """The console entry point (``wordgrad``): errors become one line and an exit code;
+    ``--debug`` (or ``WORDGRAD_DEBUG=1``) also shows the traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if DEBUG_FLAG in args:
+        os.environ[DEBUG_ENV] = "1"
+    debug = _debugging()
+    args = [arg for arg in args if arg != DEBUG_FLAG]
+    _show_warnings()
+    try:
+        return app(args=args, prog_name="wordgrad")
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        typer.echo("wordgrad: interrupted", err=True)
+        sys.exit(130)
+    except Exception as error:
+        if debug:
+            raise
+        message, code = describe_error(error)
+        typer.echo(f"wordgrad: {message}", err=True)
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -90,3 +90,14 @@ def test_tailing_picks_up_lines_as_they_are_written(tmp_path: Path) -> None:
 def test_tailing_waits_for_the_log_and_can_be_stopped(tmp_path: Path) -> None:
     calls = iter([False, True])
     assert list(tail_events(tmp_path, poll_s=0.01, stop=lambda: next(calls))) == []
+
+
+def test_tailing_skips_lines_it_cannot_read(tmp_path: Path) -> None:
+    write_run(tmp_path)
+    lines = (tmp_path / "events.jsonl").read_bytes().splitlines(keepends=True)
+    damaged = [lines[0], b"garbage\n", b"\x00" * 40 + b"\n", *lines[1:]]
+    (tmp_path / "events.jsonl").write_bytes(b"".join(damaged))
+    assert [e.type for e in tail_events(tmp_path, poll_s=0.01)] == [
+        e.type for e in read_events(tmp_path)
+    ]
+    assert len(read_events(tmp_path)) == len(lines)

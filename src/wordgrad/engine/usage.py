@@ -101,6 +101,11 @@ def price_for(engine_name: str, model: str) -> Price | None:
     return price_of(model) or price_of(engine_name.partition("/")[0])
 
 
+def call_cost(price: Price | None, response: Response) -> float:
+    """US dollars of one call at ``price`` (0 when the model has no price)."""
+    return price.cost(response.usage) if price is not None else 0.0
+
+
 @dataclass
 class UsageTotals:
     """Sums over a group of calls."""
@@ -149,7 +154,7 @@ class UsageMeter:
         """Add one call: to the total, and to its engine's, model's and purpose's rows."""
         model = response.model or engine_name
         price = price_for(engine_name, model)
-        cost = price.cost(response.usage) if price is not None else 0.0
+        cost = call_cost(price, response)
         with self._lock:
             if price is None:
                 self.unpriced.add(model)

@@ -15,23 +15,42 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from pathlib import Path
 
 import wordgrad
 from wordgrad.graph_render import dot_available, render_graph_svg
-from wordgrad.report.diff import change_counts, diff_html
+from wordgrad.report.diff import WordDiff, word_diff
 from wordgrad.report.model import RunSummary, StepRecord, UsageRow, summarize
 from wordgrad.report.plot import accuracy_plot
-from wordgrad.train.events import Error, Question, Step, read_events, redact
+from wordgrad.train.events import Error, Question, Repair, Step, read_log, redact
 
 REPORT_FILE = "report.html"
 GRAPHS_DIR = "graphs"
 _GRAPH_FILE = re.compile(r"^step-(\d+)\.dot$")
 _XMLNS = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
+logger = logging.getLogger("wordgrad.report")
+_diffs: ContextVar[dict[tuple[str, str], WordDiff] | None] = ContextVar(
+    "wordgrad_report_diffs", default=None
+)
+"""The diffs of the report being built: each pair of texts is compared once, though the steps
+and the variables sections both show it."""
+
+
+def _word_diff(old: str, new: str) -> WordDiff:
+    memo = _diffs.get()
+    if memo is None:
+        return word_diff(old, new)
+    change = memo.get((old, new))
+    if change is None:
+        change = memo[(old, new)] = word_diff(old, new)
+    return change
+
 
 # ---------------------------------------------------------------------------- entry points
 
@@ -58,11 +77,23 @@ def write_report(
 
 def build_report(run_dir: str | os.PathLike[str]) -> str:
     """The report of the run in ``run_dir`` as HTML text."""
-    run_path = Path(run_dir)
-    summary = summarize(read_events(run_path))
+    token = _diffs.set({})
+    try:
+        return _build_report(Path(run_dir))
+    finally:
+        _diffs.reset(token)
+
+
+def _build_report(run_path: Path) -> str:
+    log = read_log(run_path)
+    skipped = log.describe_skipped()
+    if skipped:
+        logger.warning("%s: %s", run_path, skipped)
+    summary = summarize(log.events)
     title = f"wordgrad report: {run_path.resolve().name}"
     sections = [
         _header(title, summary),
+        _log_notice(skipped, [e for e in log.events if isinstance(e, Repair)]),
         _cards(summary),
         _accuracy_section(summary),
         _steps_section(summary),
@@ -236,7 +267,8 @@ def _step_article(record: StepRecord) -> str:
 
 
 def _update(update: Step) -> str:
-    removed, added = change_counts(update.old_value, update.new_value)
+    change = _word_diff(update.old_value, update.new_value)
+    removed, added = change.removed, change.added
     validation = ""
     if update.val_before is not None or update.val_after is not None:
         validation = f"validation {_pct(update.val_before)} → {_pct(update.val_after)}"
@@ -253,7 +285,7 @@ def _update(update: Step) -> str:
         f' <span class="role">{_e(update.parameter)}</span>'
         f' <span class="facts">−{removed} / +{added} words · {validation}</span></div>'
         f'<p class="fate">{_e(fate)}</p>'
-        f'<div class="diff">{diff_html(update.old_value, update.new_value)}</div>'
+        f'<div class="diff">{change.html}</div>'
         + (f'<ul class="parse-errors">{errors}</ul>' if errors else "")
         + _fold(
             f"feedback that drove this update ({len(update.feedback)})",
@@ -293,13 +325,13 @@ def _variables_section(summary: RunSummary) -> str:
         previous = [history[0][1]] + [text for _, text in history[:-1]]
         steps = "".join(
             f'<li><span class="step-no">step {step}</span>'
-            f'<div class="diff">{diff_html(before, text)}</div></li>'
+            f'<div class="diff">{_word_diff(before, text).html}</div></li>'
             for (step, text), before in zip(history, previous)
         )
         blocks.append(
             f'<div class="variable"><h3 class="role">{_e(role)}</h3>'
             '<p class="muted">From the first text to the last, changes marked:</p>'
-            f'<div class="diff">{diff_html(first, last)}</div>'
+            f'<div class="diff">{_word_diff(first, last).html}</div>'
             + _fold(
                 f"its text after every step, changes against the step before ({len(history)})",
                 f'<ol class="history">{steps}</ol>',
@@ -407,6 +439,18 @@ def _errors_section(summary: RunSummary) -> str:
         for error in errors
     )
     return f'<section id="errors"><h2>Errors</h2><ul class="errors">{items}</ul></section>'
+
+
+def _log_notice(skipped: str, repairs: list[Repair]) -> str:
+    """What the reader should know about the log itself: skipped lines, repairs."""
+    items = [f"<li>{_e(skipped)}.</li>"] if skipped else []
+    items += [f"<li>{_e(repair.message)}</li>" for repair in repairs]
+    if not items:
+        return ""
+    return (
+        '<section id="log-notes"><h2>About the log</h2>'
+        f'<ul class="errors">{"".join(items)}</ul></section>'
+    )
 
 
 def _footer() -> str:

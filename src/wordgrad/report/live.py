@@ -16,7 +16,6 @@ outside one, ``console.print(view)`` prints its current state once.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -38,6 +37,7 @@ from wordgrad.train.events import (
     RunStart,
     Step,
     Usage,
+    decode_line,
     now,
     parse_event,
     redact,
@@ -219,23 +219,25 @@ def tail_events(
     """The events of ``run_dir`` as they are written, until ``run_end`` (or ``stop()``).
 
     Waits for ``events.jsonl`` to appear; reads only whole lines, so a line being written is
-    picked up on the next poll.
+    picked up on the next poll. Lines that cannot be read are skipped.
     """
     path = Path(run_dir) / EVENTS_FILE
     while not path.exists():
         if stop is not None and stop():
             return
         time.sleep(poll_s)
-    with open(path, encoding="utf-8") as handle:
-        partial = ""
+    with open(path, "rb") as handle:
+        partial = b""
         while True:
             chunk = handle.readline()
             if chunk:
                 partial += chunk
-                if not partial.endswith("\n"):
+                if not partial.endswith(b"\n"):
                     continue
-                event = parse_event(json.loads(partial))
-                partial = ""
+                record, partial = decode_line(partial), b""
+                if isinstance(record, str):
+                    continue  # a line that cannot be read (garbage, NUL bytes) is skipped
+                event = parse_event(record)
                 yield event
                 if isinstance(event, RunEnd):
                     return

@@ -15,7 +15,7 @@ from wordgrad.config import get_max_concurrency, max_concurrency
 from wordgrad.engine import get_engine
 from wordgrad.engine.base import EngineLM
 from wordgrad.train.progress import Reporter, SilentReporter
-from wordgrad.train.runs import Budget, EventObserver, Run
+from wordgrad.train.runs import DEFAULT_KEEP_CHECKPOINTS, Budget, EventObserver, Run
 
 
 class LoopConfig(Protocol):
@@ -52,6 +52,8 @@ class RunLoop(ABC):
         force: discard a run of other settings in ``run_dir`` and start over.
         reporter: where progress goes (default: nowhere).
         on_event: told about every event as it is written (e.g. ``LiveView().write``).
+        keep_checkpoints: keep this many of the newest checkpoints (``None``: all); see
+            :class:`~wordgrad.train.runs.Run`.
     """
 
     kind = "loop"
@@ -69,8 +71,10 @@ class RunLoop(ABC):
         force: bool = False,
         reporter: Reporter | None = None,
         on_event: EventObserver | None = None,
+        keep_checkpoints: int | None = DEFAULT_KEEP_CHECKPOINTS,
     ) -> None:
         self.loop_config = config
+        self.keep_checkpoints = keep_checkpoints
         self.on_event = on_event
         self.run_dir = run_dir
         self.data_dir = data_dir
@@ -112,6 +116,7 @@ class RunLoop(ABC):
             force=self.force,
             budget=self.budget,
             on_event=self.on_event,
+            keep_checkpoints=self.keep_checkpoints,
         ) as run:
             if run.results is not None:
                 self.reporter.message(f"run already completed; results in {run.path}")

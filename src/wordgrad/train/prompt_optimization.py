@@ -271,13 +271,14 @@ class _LoopState:
         return None
 
     def to_json(self, prompt: tg.Variable, optimizer: tg.TGD) -> dict[str, Any]:
-        version, internal, gauss = self.epoch_rng_state or self.rng.getstate()
+        # The shuffling RNG is not stored: it is Random(seed) after one shuffle per epoch begun
+        # before this one, which from_json replays (a few hundred bytes instead of 8 KB).
         return {
             "prompt": prompt.text,
             "optimizer": optimizer.state_dict(),
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
-            "epoch_rng_state": [version, list(internal), gauss],
+            "shuffles": self.epoch,
             "epoch_started": self.batches is not None,
             "val_initial": self.val_initial,
             "val_current": self.val_current,
@@ -296,9 +297,14 @@ class _LoopState:
         """The state saved by :meth:`to_json`; also restores the prompt and the optimizer."""
         prompt.set_value(saved["prompt"])
         optimizer.load_state_dict(saved["optimizer"])
-        version, internal, gauss = saved["epoch_rng_state"]
-        rng = random.Random()
-        rng.setstate((version, tuple(internal), gauss))
+        if "epoch_rng_state" in saved:  # checkpoints of earlier versions kept the whole state
+            version, internal, gauss = saved["epoch_rng_state"]
+            rng = random.Random()
+            rng.setstate((version, tuple(internal), gauss))
+        else:
+            rng = random.Random(config.seed)
+            for _ in range(int(saved["shuffles"])):
+                _epoch_batches(rng, config, train_size)
         state = cls(
             rng=rng,
             step=int(saved["step"]),
