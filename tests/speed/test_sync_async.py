@@ -82,7 +82,8 @@ def test_requests_per_minute_is_honoured_under_concurrency(monkeypatch: pytest.M
     for i, start in enumerate(sent_at):
         in_window = [t for t in sent_at[i:] if t - start < window * 0.95]
         assert len(in_window) <= 5
-    assert sent_at[-1] - sent_at[0] >= 2 * window  # 12 calls at 5 a window span two windows
+    # 12 calls at 5 a window span two windows (less a little: the script reads the clock late)
+    assert sent_at[-1] - sent_at[0] >= 2 * window * 0.95
 
 
 def test_raising_the_limit_starts_calls_that_were_waiting() -> None:
