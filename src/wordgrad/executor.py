@@ -134,6 +134,7 @@ class _Workers:
                 except BaseException:  # a task reports its own errors; never lose the thread
                     logger.exception("a wordgrad worker task failed")
                 finally:
+                    del task  # an idle worker must not keep its last call (and engine) alive
                     self._cond.acquire()
 
 
@@ -284,6 +285,7 @@ class Executor:
         self._workers = _Workers()
         self._timers = _Timers(self._workers)
         self._lanes: dict[int, _Lane] = {}
+        self._dropped: deque[tuple[int, _Lane]] = deque()
         self._waiting: dict[_Lane, None] = {}
         self._in_flight: dict[tuple[int, str], _Call] = {}
         self._held: dict[str, list[_Call]] = {}
@@ -479,6 +481,11 @@ class Executor:
 
     def _lane(self, engine: Engine) -> _Lane:
         """The engine's lane (hold the lock)."""
+        while self._dropped:  # lanes of engines the program has let go of
+            key, dropped = self._dropped.popleft()
+            if self._lanes.get(key) is dropped:
+                del self._lanes[key]
+            self._waiting.pop(dropped, None)
         lane = self._lanes.get(id(engine))
         if lane is None or lane._engine() is not engine:
             lane = self._lanes[id(engine)] = _Lane(engine)
@@ -487,10 +494,9 @@ class Executor:
         return lane
 
     def _drop_lane(self, key: int, lane: _Lane) -> None:
-        with self._lock:
-            if self._lanes.get(key) is lane:
-                del self._lanes[key]
-            self._waiting.pop(lane, None)
+        """Forget ``lane`` at the next :meth:`_lane`. Runs from the garbage collector, which may
+        run while this thread holds the lock, so it takes no lock (``deque.append`` is atomic)."""
+        self._dropped.append((key, lane))
 
     def _take_startable(self) -> list[_Call]:
         """Queued calls that may start now, oldest first, counted as running (hold the lock)."""

@@ -278,3 +278,28 @@ def test_tg_map_runs_on_the_executor_not_its_own_pool() -> None:
     names: list[str] = []
     tg.map(lambda i: names.append(threading.current_thread().name), range(4))
     assert names and all(name == "wordgrad-worker" for name in names)
+
+
+def test_an_engine_collected_while_the_executor_holds_its_lock_does_not_deadlock() -> None:
+    # The garbage collector can run at any allocation, also inside the executor's own critical
+    # sections, and finalizes a collected engine there: forgetting its lane must not wait for
+    # the lock (it did, and a training loop hung).
+    from wordgrad.executor import Executor
+    from wordgrad.llm import Request
+
+    executor = Executor()
+    engine = tg.ScriptedEngine(lambda request: "ok")
+    assert executor.send(engine, Request.chat("hello")).text == "ok"
+    lane = executor._lanes[id(engine)]
+
+    def finalize_under_lock() -> None:
+        with executor._lock:
+            executor._drop_lane(id(engine), lane)  # what the engine's finalizer calls
+
+    worker = threading.Thread(target=finalize_under_lock, daemon=True)
+    worker.start()
+    worker.join(5)
+    assert not worker.is_alive(), "dropping a lane under the executor's lock deadlocked"
+    other = tg.ScriptedEngine(lambda r: "again")
+    assert executor.send(other, Request.chat("x")).text == "again"
+    assert list(executor._lanes) == [id(other)]  # the dropped lane is gone
