@@ -74,8 +74,9 @@ class RunLoop(ABC):
         force: discard a run of other settings in ``run_dir`` and start over.
         reporter: where progress goes (default: nowhere).
         on_event: told about every event as it is written (e.g. ``LiveView().write``).
-        preflight: send one tiny request to each engine before anything else, so a wrong model
-            name or server fails at once (the command line does; default off in Python).
+        preflight: on a fresh start, send one tiny request to each engine before anything
+            else, so a wrong model name or server fails at once (the command line does; default
+            off in Python). Counted in usage as "other".
         confirm: asked (with the projection) before a fresh run projected to cost more than
             ``confirm_above`` USD; a ``False`` answer stops before anything is spent.
         confirm_above: the threshold for ``confirm`` (USD).
@@ -235,7 +236,7 @@ class RunLoop(ABC):
                             status="budget",
                             run_dir=run.path,
                         )
-        if self.preflight:
+        if self.preflight and run.checkpoint is None:  # a resumed run's engines answered before
             preflight(engines)
 
     def all_engines(self) -> list[EngineLM]:
