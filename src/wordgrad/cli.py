@@ -27,6 +27,7 @@ import importlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -341,8 +342,14 @@ def eval_command(
     if split not in ("train", "val", "test"):
         _fail(f"--split must be train, val or test, not {split!r}", code=2)
     report = reporter(quiet)
+    engines: list[Any] = []
+
+    def engine() -> Any:  # built once, and only after the data was read
+        if not engines:
+            engines.append(tg.get_engine(model))
+        return engines[0]
+
     try:
-        engine = tg.get_engine(model)
         examples, eval_fn, default_prompt = _evaluation_data(
             task,
             split,
@@ -359,7 +366,7 @@ def eval_command(
         text = prompt or default_prompt
         if not text:
             _fail("give the system prompt to evaluate with --prompt", code=2)
-        model_llm = tg.BlackboxLLM(engine, text)
+        model_llm = tg.BlackboxLLM(engine(), text)
         with tg.track() as meter, tg.max_concurrency(max_concurrency or tg.get_max_concurrency()):
             scores = evaluate(model_llm, examples, eval_fn, reporter=report, description=split)
     except KeyboardInterrupt:
@@ -381,7 +388,7 @@ def _evaluation_data(
     metric: str,
     pattern: str | None,
     rubric: str | None,
-    engine: Any,
+    engine: Callable[[], Any],
     data_dir: Path | None,
 ) -> tuple[list[Any], Any, str]:
     """``(examples, eval_fn, default prompt)`` of a split of a benchmark or of one's own data."""
@@ -398,13 +405,13 @@ def _evaluation_data(
             "exact" if metric == "default" else metric, pattern=pattern, rubric=rubric
         )
         if isinstance(scorer, LLMJudge):
-            scorer = scorer.with_engine(engine)
+            scorer = scorer.with_engine(engine())
         return [(e.input, e.target, e) for e in own], scorer, ""
     registered = get_registered_task(task)
     if registered is not None:
         scorer = registered.metric
         if isinstance(scorer, LLMJudge) and scorer.engine is None:
-            scorer = scorer.with_engine(engine)
+            scorer = scorer.with_engine(engine())
         chosen = registered.split(split)
         return [(e.input, e.target, e) for e in chosen], scorer, registered.prompt
     _check_task(task, "eval")
@@ -412,7 +419,7 @@ def _evaluation_data(
         _fail(f"--metric {metric} is for your own data (--train/--val/--test FILE)", code=2)
     train, val, test, eval_fn = load_task(
         task,
-        evaluation_api=engine,
+        evaluation_api=engine(),
         metric=metric,  # type: ignore[arg-type]
         data_dir=data_dir,
     )
@@ -611,17 +618,36 @@ def optimize_solution_command(
 
 
 @app.command()
-def show(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
-    """Print a run's results (or where it stands, if it has not finished)."""
+def show(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    as_json: Annotated[bool, typer.Option("--json", help="The results as JSON.")] = False,
+    requests: Annotated[
+        int, typer.Option("--requests", min=0, help="Also print the last N requests sent.")
+    ] = 0,
+) -> None:
+    """Summarize a run: its values, accuracy before and after with intervals, and its cost."""
+    from wordgrad.train.summary import summarize
+
     directory = RunDir(run_dir)
-    results = directory.results()
-    if results is not None:
-        typer.echo(json.dumps(results, indent=2, ensure_ascii=False))
-        return
-    steps = directory.checkpoint_steps()
-    if not steps:
+    if not directory.config_path.exists() and not directory.checkpoint_steps():
         _fail(f"{run_dir} holds no run", code=2)
-    typer.echo(f"{run_dir}: not finished; last checkpoint after step {steps[-1]}")
+    results = directory.results()
+    if as_json:
+        status = {"status": "completed"} if results is not None else {"status": "unfinished"}
+        typer.echo(json.dumps(results or status, indent=2, ensure_ascii=False))
+    else:
+        typer.echo(summarize(run_dir))
+    if requests:
+        from wordgrad.train.requests import read_requests
+
+        for record in read_requests(run_dir)[-requests:]:
+            typer.echo(
+                f"\n[{record.get('time')}] {record.get('purpose')} · {record.get('model')} · "
+                f"{record.get('prompt_tokens')}+{record.get('completion_tokens')} tokens"
+            )
+            for message in record.get("messages", []):
+                typer.echo(f"--- {message['role']}\n{message['content']}")
+            typer.echo(f"--- reply\n{record.get('reply') or record.get('error')}")
 
 
 @app.command()
@@ -641,7 +667,13 @@ def report(
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """The console entry point (``wordgrad``)."""
+    """The console entry point (``wordgrad``).
+
+    The working directory is importable, as with ``python -m``, so ``--metric my_metric:fn``
+    and ``--plugin my_module`` find modules next to the data.
+    """
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     return app(args=argv, prog_name="wordgrad")
 
 

@@ -10,7 +10,10 @@ metric from 0 to 1. Replies depend only on each request.
 
 from __future__ import annotations
 
+import os
 import re
+import time
+from pathlib import Path
 
 from wordgrad.engine import ScriptedEngine, register_engine
 from wordgrad.llm import Request
@@ -23,9 +26,26 @@ RECORDS = [
 IMPROVED = "Add the two numbers. End with a last line 'Answer: N'."
 
 
+def _maybe_hang(kind: str) -> None:
+    """With WORDGRAD_TEST_HANG_IN=kind and WORDGRAD_TEST_MARKER=path, a request of that kind
+    ("answer", "feedback" or "update") creates the marker and never returns."""
+    if os.environ.get("WORDGRAD_TEST_HANG_IN") == kind:
+        Path(os.environ["WORDGRAD_TEST_MARKER"]).touch()
+        while True:
+            time.sleep(1)
+
+
 def script(request: Request) -> str:
     system = request.system_prompt or ""
     prompt = request.prompt
+    if not prompt.startswith("Reply with the single word"):
+        _maybe_hang(
+            "update"
+            if system.startswith("You revise")
+            else "feedback"
+            if system.startswith("You are the feedback writer")
+            else "answer"
+        )
     if system.startswith("You revise"):
         return f"<IMPROVED_VARIABLE>{IMPROVED}</IMPROVED_VARIABLE>"
     if system.startswith("You are the feedback writer"):
