@@ -111,8 +111,10 @@ def test_optimize_solution_runs_and_shows_results(tmp_path: Path) -> None:
     assert f"run directory: {run_dir}" in out
     results = json.loads((run_dir / "results.json").read_text())
     assert results["questions"] == 3
-    code, out, _ = invoke("show", str(run_dir))
+    code, out, _ = invoke("show", str(run_dir), "--json")
     assert code == 0 and json.loads(out)["questions"] == 3
+    code, out, _ = invoke("show", str(run_dir))
+    assert code == 0 and "status: completed" in out and "test accuracy zero-shot:" in out
 
 
 def test_show_an_unknown_directory_fails(tmp_path: Path) -> None:

@@ -117,11 +117,19 @@ class RunLoop(ABC):
         self.force = force
         self.reporter = reporter or SilentReporter()
         self.preflight = preflight
+        self._engines: tuple[EngineLM, EngineLM] | None = None
+        self._optimizer_engine: EngineLM | None = None
         self.confirm = confirm
         self.confirm_above = confirm_above
 
     def engines(self) -> tuple[EngineLM, EngineLM]:
-        """The forward and backward engines (one engine when both names are the same)."""
+        """The forward and backward engines (one engine when both names are the same); built
+        once per loop."""
+        if self._engines is None:
+            self._engines = self._build_engines()
+        return self._engines
+
+    def _build_engines(self) -> tuple[EngineLM, EngineLM]:
         c = self.loop_config
         forward = self._forward or build_engine(c.model, c.reply_tokens)
         backward_name = c.backward_model or c.model
@@ -136,7 +144,9 @@ class RunLoop(ABC):
         c = self.loop_config
         if self._backward is not None or c.reply_tokens is None:
             return backward
-        return build_engine(c.backward_model or c.model, None)
+        if self._optimizer_engine is None:
+            self._optimizer_engine = build_engine(c.backward_model or c.model, None)
+        return self._optimizer_engine
 
     def run(self) -> dict[str, Any]:
         """Run (or continue) to the end; returns the results (also in ``results.json``).
