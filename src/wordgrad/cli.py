@@ -653,14 +653,28 @@ def show(
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory (a training run's --run-dir).")],
+    other: Annotated[
+        Path | None, typer.Argument(help="A second run: write a comparison of the two.")
+    ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Where to write it (default: RUN_DIR/report.html)."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write it (default: RUN_DIR/report.html or RUN_DIR/compare-OTHER.html).",
+        ),
     ] = None,
 ) -> None:
-    """Write a run's report, one self-contained HTML file, and print its path."""
+    """Write a run's report (or the comparison of two runs), one self-contained HTML file, and
+    print its path."""
+    from wordgrad.report.compare import write_comparison
+
     try:
-        path = write_report(run_dir, output)
+        path = (
+            write_report(run_dir, output)
+            if other is None
+            else write_comparison(run_dir, other, output)
+        )
     except FileNotFoundError as error:
         _fail(str(error), code=2)
     typer.echo(str(path))
