@@ -39,7 +39,7 @@ from wordgrad.report import write_report
 from wordgrad.report.live import LiveView
 from wordgrad.train.evaluate import accuracy_summary, evaluate, format_accuracy, format_results
 from wordgrad.train.loop import RunLoop
-from wordgrad.train.progress import ConsoleReporter, reporter
+from wordgrad.train.progress import LiveReporter, reporter
 from wordgrad.train.prompt_optimization import PromptOptimization, PromptOptimizationConfig
 from wordgrad.train.runs import Budget, RunConfigError, RunDir, RunStopped
 from wordgrad.train.solution_optimization import (
@@ -209,9 +209,13 @@ def _execute(loop: RunLoop, quiet: bool) -> None:
         if quiet or not sys.stderr.isatty():
             results = loop.run()
         else:
-            with LiveView(Console(stderr=True)) as view:
+            budget = loop.budget or Budget()
+            view = LiveView(
+                Console(stderr=True), max_tokens=budget.max_tokens, max_cost=budget.max_cost
+            )
+            with view:
                 loop.on_event = view.write
-                loop.reporter = ConsoleReporter(view.console)
+                loop.reporter = LiveReporter(view)
                 results = loop.run()
     except RunStopped as stopped:
         _stopped(stopped)
