@@ -74,7 +74,10 @@ class RunLoop(ABC):
         budget: stop before a step would exceed these token / cost limits.
         force: discard a run of other settings in ``run_dir`` and start over.
         reporter: where progress goes (default: nowhere).
-        on_event: told about every event as it is written (e.g. ``LiveView().write``).
+        on_event: told about every event as it is written (e.g. ``LiveView().write``), and
+            about two kinds that are not logged: ``"projection"`` (``calls``, ``text``) before
+            the start, and ``"progress"`` (``calls``, ``total_tokens``, ``cost_usd`` so far,
+            ``purpose``) each time a call returns.
         preflight: on a fresh start, send one tiny request to each engine before anything
             else, so a wrong model name or server fails at once (the command line does; default
             off in Python). Counted in usage as "other".
@@ -199,6 +202,14 @@ class RunLoop(ABC):
                 try:
                     self._before_start(run)
                     results = self.execute(run)
+                except RunStopped as stopped:
+                    if stopped.status != "budget" or "Raise the budget" in str(stopped):
+                        raise
+                    raise RunStopped(
+                        f"{stopped}. Raise the budget (--max-cost / --max-tokens) to go on",
+                        status="budget",
+                        run_dir=run.path,
+                    ) from None
                 except Exception as error:
                     refused = calls.find_budget_error(error)
                     if refused is None:
