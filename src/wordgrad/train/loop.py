@@ -380,9 +380,6 @@ class _Progress:
     and cost so far. Not written to the log: it only keeps the view moving between steps."""
 
     def __init__(self, observer: EventObserver, usage: Mapping[str, Any]) -> None:
-        from wordgrad.engine.usage import price_for
-
-        self._price_for = price_for
         self.observer = observer
         self.calls = int(usage.get("calls", 0))
         self.tokens = int(usage.get("total_tokens", 0))
@@ -393,19 +390,10 @@ class _Progress:
         pass
 
     def after(self, call: calls.Call) -> None:
-        response = call.response
-        tokens = cost = 0.0
-        if response is not None and not response.cached:
-            tokens = response.usage.prompt_tokens + response.usage.completion_tokens
-            price = self._price_for(call.engine, call.model)
-            if price is not None:
-                cost = (
-                    response.usage.prompt_tokens * price.prompt_per_million
-                    + response.usage.completion_tokens * price.completion_per_million
-                ) / 1_000_000
+        tokens, cost = calls.spending(call)
         with self._lock:
             self.calls += 1
-            self.tokens += int(tokens)
+            self.tokens += tokens
             self.cost += cost
             fields = {"calls": self.calls, "total_tokens": self.tokens, "cost_usd": self.cost}
         with contextlib.suppress(Exception):  # a view must never break a run

@@ -221,6 +221,7 @@ class PromptOptimization(RunLoop):
         self.config = config
         self.task = task
         self.program = program
+        self._loaded: _Data | None = None
 
     def own_task(self) -> Task | None:
         """One's own task: given in code, read from files, or registered by name."""
@@ -243,6 +244,12 @@ class PromptOptimization(RunLoop):
         return get_registered_task(c.task)
 
     def _data(self, judge_engine: EngineLM) -> _Data:
+        """The splits, scorer and starting prompt (read once per loop)."""
+        if self._loaded is None:
+            self._loaded = self._read_data(judge_engine)
+        return self._loaded
+
+    def _read_data(self, judge_engine: EngineLM) -> _Data:
         c = self.config
         own = self.own_task()
         if own is not None:
