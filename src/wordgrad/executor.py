@@ -50,6 +50,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
+from wordgrad import calls
 from wordgrad.engine.base import RateLimiter, carry, set_attempt_timeout
 from wordgrad.engine.cache import ResponseCache, resolve_cache
 from wordgrad.engine.retry import Attempts, RetryPolicy
@@ -399,8 +400,17 @@ class Executor:
     def _start(
         self, engine: Engine, request: Request, context: contextvars.Context
     ) -> Future[Response]:
-        """Steps 1-4 on this thread; the call then waits in its engine's queue."""
-        return self._enqueue(engine, self._prepare(engine, request, context), context)
+        """Steps 1-4 on this thread; the call then waits in its engine's queue.
+
+        Watchers (:mod:`wordgrad.calls`: budgets, request logs) see the request before anything
+        else happens to it and its outcome when it is done.
+        """
+        request = self._prepare(engine, request, context)
+        purpose = context.run(_counted_as.get) or request.purpose
+        record = context.run(calls.begin, engine, request, purpose)
+        future = self._enqueue(engine, request, context)
+        future.add_done_callback(lambda done: context.run(calls.end, record, _outcome_of(done)))
+        return future
 
     def _prepare(self, engine: Engine, request: Request, context: contextvars.Context) -> Request:
         """Steps 1-2: the engine's defaults, the checks."""
@@ -867,6 +877,11 @@ def _describe(error: EngineError, request: Request, engine: Engine) -> None:
 def _record(engine: Engine, request: Request, response: Response) -> None:
     """Usage, under the purpose in force (``counted_as``), else the request's own."""
     record(engine.name, _counted_as.get() or request.purpose, response)
+
+
+def _outcome_of(future: Future[Response]) -> Response | BaseException:
+    error = future.exception()
+    return error if error is not None else future.result()
 
 
 def _check_limit(limit: int) -> None:
