@@ -582,11 +582,14 @@ class Executor:
         self._launch(started)
         if not mine:
             return  # timed out, or the deadline passed: its outcome no longer matters
-        if isinstance(outcome, Response):
-            self._succeeded(call, outcome)
-        else:
-            assert isinstance(outcome, BaseException)
-            self._failed(call, outcome)
+        try:
+            if isinstance(outcome, Response):
+                self._succeeded(call, outcome)
+            else:
+                assert isinstance(outcome, BaseException)
+                self._failed(call, outcome)
+        except BaseException as error:  # e.g. a usage ledger that cannot write: the caller
+            self._finish(call, error)  # gets the error instead of waiting for ever
 
     def _succeeded(self, call: _Call, response: Response) -> None:
         engine = call.engine
