@@ -6,6 +6,8 @@ under discussion with our instructions. They are explained once, in the system p
 
 from __future__ import annotations
 
+from wordgrad.prompts.code_templates import CODE_TEMPLATES
+
 TEMPLATES: dict[str, str] = {}
 
 # ---------------------------------------------------------------------------- roles (defaults)
@@ -353,3 +355,5 @@ TEMPLATES["objective.measurement_feedback"] = "messages from the measurement:\n{
 TEMPLATES["objective.role_context"] = "task the candidate is for"
 TEMPLATES["objective.role_measurement"] = "measurement of the candidate"
 TEMPLATES["objective.role_instruction"] = "instruction to the reviewer"
+
+TEMPLATES.update(CODE_TEMPLATES)

@@ -388,7 +388,10 @@ class Sandbox:
         use_bubblewrap: set False to run with resource limits only (weaker; warns once).
         python: the interpreter for the code (default: this one; as root, the first
             interpreter the ``nobody`` user can execute).
-        max_parallel: runs at once across all sandboxes of the process (default: CPU count).
+        site_packages: let the code import installed packages (default: the standard
+            library only, which also starts each run faster, by skipping ``site``).
+
+    Runs at once, across all sandboxes of the process, are at most the CPU count.
 
     Raises nothing at construction; the first run probes the machine (a fraction of a second).
     """
@@ -399,10 +402,12 @@ class Sandbox:
         *,
         use_bubblewrap: bool = True,
         python: str | None = None,
+        site_packages: bool = False,
     ) -> None:
         self.limits = limits or Limits()
         self.use_bubblewrap = use_bubblewrap
         self.python = python or sys.executable
+        self.site_packages = site_packages
 
     @property
     def isolation(self) -> Isolation:
@@ -454,7 +459,8 @@ class Sandbox:
     ) -> SandboxResult:
         report_read, report_write = os.pipe()
         inside = INSIDE_DIR if machine.bwrap else workdir
-        command = [machine.python, "-I", "-u", "-c", HARNESS]
+        flags = ["-I", "-u"] if self.site_packages else ["-I", "-S", "-u"]
+        command = [machine.python, *flags, "-c", HARNESS]
         if machine.bwrap:
             command = [*_bwrap_command(machine.bwrap, workdir), *command]
         job = {
