@@ -53,10 +53,10 @@ def _adopt_orphans() -> None:
         pass
 
 
-def _end_descendants() -> None:
-    """SIGKILL every process below this one (read from /proc; nothing elsewhere)."""
-    me, table = os.getpid(), {}
-    try:
+def _children_table() -> dict[int, int]:
+    """``{pid: parent pid}`` of every process (from /proc; empty elsewhere)."""
+    table = {}
+    with contextlib.suppress(OSError):
         for name in os.listdir("/proc"):
             if name.isdigit():
                 try:
@@ -65,15 +65,32 @@ def _end_descendants() -> None:
                 except OSError:
                     continue
                 table[int(name)] = int(stat[stat.rfind(")") + 2 :].split()[1])
-    except OSError:
-        return
-    below, frontier = set(), [me]
-    while frontier:
-        parent = frontier.pop()
-        for pid, ppid in table.items():
-            if ppid == parent and pid not in below:
-                below.add(pid)
-                frontier.append(pid)
+    return table
+
+
+def _end_descendants() -> None:
+    """Stop every process below this one until no new one appears, then SIGKILL them all.
+
+    Stopped processes cannot fork, so a process started between two scans is found by the
+    next one; orphans come back to us because we are the subreaper.
+    """
+    me, below = os.getpid(), set()
+    for _ in range(50):
+        table = _children_table()
+        found, frontier = set(), [me]
+        while frontier:
+            parent = frontier.pop()
+            for pid, ppid in table.items():
+                if ppid == parent and pid not in found:
+                    found.add(pid)
+                    frontier.append(pid)
+        new = found - below
+        if not new:
+            break
+        below |= new
+        for pid in new:
+            with contextlib.suppress(OSError):
+                os.kill(pid, 19)  # SIGSTOP
     for pid in below:
         with contextlib.suppress(OSError):
             os.kill(pid, 9)
