@@ -74,10 +74,10 @@ def _end_descendants() -> None:
     Stopped processes cannot fork, so a process started between two scans is found by the
     next one; orphans come back to us because we are the subreaper.
     """
-    me, below = os.getpid(), set()
+    me, below = os.getpid(), set[int]()
     for _ in range(50):
         table = _children_table()
-        found, frontier = set(), [me]
+        found, frontier = set[int](), [me]
         while frontier:
             parent = frontier.pop()
             for pid, ppid in table.items():
