@@ -352,10 +352,13 @@ def report(
     typer.echo(str(path))
 
 
+import wordgrad.cli_code  # noqa: E402, F401  (registers `wordgrad optimize code`)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """The console entry point (``wordgrad``)."""
     return app(args=argv, prog_name="wordgrad")
 
 
 if __name__ == "__main__":
-    main()
+    importlib.import_module("wordgrad.cli").main()  # the module other modules register on

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import wordgrad
 from wordgrad.graph_render import dot_available, render_graph_svg
+from wordgrad.report.code import code_section
 from wordgrad.report.diff import change_counts, diff_html
 from wordgrad.report.model import RunSummary, StepRecord, UsageRow, summarize
 from wordgrad.report.plot import accuracy_plot
@@ -66,6 +67,7 @@ def build_report(run_dir: str | os.PathLike[str]) -> str:
         _cards(summary),
         _accuracy_section(summary),
         _steps_section(summary),
+        code_section(run_path),
         _variables_section(summary),
         _usage_section(summary),
         _graph_section(run_path),

@@ -54,6 +54,7 @@ from wordgrad.train.objective import Instance, Score, Trajectory
 from wordgrad.variable import Variable
 
 TASKS = ("humaneval", "leetcode-hard")
+METRIC_NAMES = {"humaneval": "pass@1 (hidden tests)", "leetcode-hard": "pass@1 (visible examples)"}
 METRICS = {
     "humaneval": "HumanEval's hidden check tests (never shown to the optimizer)",
     "leetcode-hard": (
@@ -349,7 +350,7 @@ class CodeOptimization(InstanceOptimization):
             comparisons[key] = paired_summary(
                 scores[before],
                 scores[after],
-                name="pass@1",
+                name=METRIC_NAMES[self.code_config.task],
                 before_label=before,
                 after_label=after,
             )
