@@ -108,3 +108,39 @@ def test_measure_scores_the_fraction_of_visible_tests_and_reports_them() -> None
 def test_unknown_task_is_refused_with_the_choices() -> None:
     with pytest.raises(ConfigurationError, match="humaneval, leetcode-hard"):
         CodeOptimizationConfig(task="mbpp")
+
+
+def test_a_reply_with_only_the_body_is_completed_with_the_signature() -> None:
+    from wordgrad.train.code_optimization import complete_solution
+
+    problem = add_problem()
+    body = "    return a + b\n"
+    assert complete_solution(problem, body) == problem.prompt.rstrip("\n") + "\n" + body
+    assert complete_solution(problem, FIXED) == FIXED
+    assert (
+        visible_tests_measure(
+            problem_instance(problem, 5.0), complete_solution(problem, body)
+        ).value
+        == 1.0
+    )
+
+
+def test_the_live_view_follows_a_code_run(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from wordgrad.report.live import LiveView
+
+    view = LiveView(Console(file=io.StringIO(), width=100))
+    scripted = engine()
+    loop = CodeOptimization(
+        CodeOptimizationConfig(model="scripted-code", iterations=1, reflexion=False),
+        tmp_path / "run",
+        problems=[add_problem()],
+        forward_engine=scripted,
+        backward_engine=scripted,
+        on_event=view.write,
+    )
+    loop.run()
+    assert view.kind == "code" and view.step == 2 and view.status == "completed"

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -133,6 +134,15 @@ def load_problems(
     if task == "leetcode-hard":
         return leetcode_problems(data_dir=data_dir, size=size)
     raise ConfigurationError(f"unknown code task {task!r}; use one of {', '.join(TASKS)}")
+
+
+def complete_solution(problem: CodeProblem, code: str) -> str:
+    """``code``, or the problem's prompt followed by ``code`` when the model wrote only the
+    function's body (indented lines that do not define the function)."""
+    defines = re.search(rf"^\s*def\s+{re.escape(problem.entry_point)}\s*\(", code, re.MULTILINE)
+    if defines or not code.strip() or not code.startswith((" ", "\t")):
+        return code
+    return problem.prompt.rstrip("\n") + "\n" + code
 
 
 def visible_cases(problem: CodeProblem) -> tuple[TestCase, ...]:
@@ -296,7 +306,7 @@ class CodeOptimization(InstanceOptimization):
         model = BlackboxLLM(forward, prompts.render("code.programmer_system"))
         with no_grad(), counted_as("forward"):
             reply = model(_text(prompts.render("code.zero_shot", prompt=problem.prompt))).text
-        code = extract_code(reply)
+        code = complete_solution(problem, extract_code(reply))
         data = dict(instance.data)
         if self.code_config.reflexion:
             data["reflexion"] = reflexion(
