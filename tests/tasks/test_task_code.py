@@ -84,3 +84,37 @@ def test_code_is_taken_out_of_markdown_fences() -> None:
     reply = "Here it is:\n```python\ndef f():\n    return 1\n```\nThis works because..."
     assert extract_code(reply) == "def f():\n    return 1\n"
     assert extract_code("def f():\n    return 2\n") == "def f():\n    return 2\n"
+
+
+MINIMUM_TIME = """
+def minimumTime(grid: List[List[int]]) -> int:
+    if grid[0][1] > 1 and grid[1][0] > 1:
+        return -1
+    rows, cols = len(grid), len(grid[0])
+    best = [[math.inf] * cols for _ in range(rows)]
+    best[0][0] = 0
+    queue = [(0, 0, 0)]
+    while queue:
+        time, r, c = heapq.heappop(queue)
+        if (r, c) == (rows - 1, cols - 1):
+            return time
+        if time > best[r][c]:
+            continue
+        for nr, nc in ((r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)):
+            if 0 <= nr < rows and 0 <= nc < cols:
+                wait = max(0, grid[nr][nc] - time - 1)
+                arrive = time + 1 + wait + (wait % 2)
+                if arrive < best[nr][nc]:
+                    best[nr][nc] = arrive
+                    heapq.heappush(queue, (arrive, nr, nc))
+    return -1
+"""
+
+
+def test_a_leetcode_hard_solution_runs_with_the_judges_imports_in_the_sandbox() -> None:
+    problem = leetcode_problems(size=1)[0]
+    assert problem.task_id == "minimum-time-to-visit-a-cell-in-a-grid"
+    result = run_cases(problem, MINIMUM_TIME)  # uses List, math and heapq from the prelude
+    assert result.passed and [c.actual for c in result.cases] == ["7", "-1"]
+    wrong = run_cases(problem, MINIMUM_TIME.replace("(wait % 2)", "0"))
+    assert not wrong.passed and wrong.failures[0].expected == "7"
