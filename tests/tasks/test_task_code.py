@@ -84,6 +84,23 @@ def test_code_is_taken_out_of_markdown_fences() -> None:
     reply = "Here it is:\n```python\ndef f():\n    return 1\n```\nThis works because..."
     assert extract_code(reply) == "def f():\n    return 1\n"
     assert extract_code("def f():\n    return 2\n") == "def f():\n    return 2\n"
+    cut_short = "Sure:\n```python\ndef f():\n    return [1, 2,"
+    assert extract_code(cut_short) == "def f():\n    return [1, 2,\n"
+
+
+def test_solution_code_is_compiled_without_the_harness_future_imports() -> None:
+    # annotations are evaluated as in plain Python: an undefined name in one is an error
+    run = run_tests("def f(x: Undefined) -> int:\n    return 1", "assert f(1) == 1")
+    assert not run.passed and run.error_type == "NameError"
+
+
+def test_humaneval_prompt_imports_are_the_prelude() -> None:
+    problem = humaneval_problems(size=1)[0]
+    assert problem.prelude == "from typing import List"
+    code = "def has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
+    code += "    return any(abs(a - b) < threshold for i, a in enumerate(numbers)"
+    code += " for b in numbers[i + 1:])\n"
+    assert run_cases(problem, code, hidden=True).passed
 
 
 MINIMUM_TIME = """

@@ -141,20 +141,22 @@ def _run_case(case: dict[str, str], namespace: dict[str, Any]) -> dict[str, Any]
     result: dict[str, Any] = {"event": "case", "name": case["name"], "passed": False}
     if case.get("statement") is not None:
         try:
-            exec(compile(case["statement"], "<test>", "exec"), namespace)
+            exec(compile(case["statement"], "<test>", "exec", dont_inherit=True), namespace)
             result["passed"] = True
         except BaseException as error:
             result["error"] = _error(error)
     else:
         try:
-            expected = eval(compile(case["expected"], "<expected>", "eval"), namespace)
+            expected = eval(
+                compile(case["expected"], "<expected>", "eval", dont_inherit=True), namespace
+            )
         except BaseException as error:
             result["error"] = _error(error)
             result["error"]["type"] = "TestError: " + result["error"]["type"]
         else:
             result["expected"] = _shown(expected)
             try:
-                actual = eval(compile(case["call"], "<test>", "eval"), namespace)
+                actual = eval(compile(case["call"], "<test>", "eval", dont_inherit=True), namespace)
             except BaseException as error:
                 result["error"] = _error(error)
             else:
@@ -198,7 +200,7 @@ def _run_job(job: dict[str, Any], send: Any) -> None:
             continue
         _register(filename, source)
         try:
-            exec(compile(source, filename, "exec"), namespace)
+            exec(compile(source, filename, "exec", dont_inherit=True), namespace)
         except BaseException as error:
             namespace.clear()  # frees whatever the code allocated, e.g. after a MemoryError
             send({"event": "load_error", "stage": stage, "error": _error(error)})

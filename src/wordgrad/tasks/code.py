@@ -65,13 +65,16 @@ def source_of(code: object) -> str:
 
 
 _FENCE = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)```", re.DOTALL)
+_OPEN_FENCE = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*)\Z", re.DOTALL)
 
 
 def extract_code(text: str) -> str:
-    """The Python in a model's reply: the largest fenced block that parses, else the whole text.
+    """The Python in a model's reply: the largest fenced block that parses, else the largest
+    fenced block, else what follows a fence that was never closed (a reply cut short), else the
+    whole text.
 
     Models often wrap code in Markdown fences and add prose around it; the sandbox needs only
-    the code.
+    the code (and a block that does not parse is still run, so the error reaches the critic).
     """
     blocks = sorted(_FENCE.findall(text), key=len, reverse=True)
     for block in blocks:
@@ -80,6 +83,11 @@ def extract_code(text: str) -> str:
         except SyntaxError:
             continue
         return str(block).strip("\n") + "\n"
+    if blocks:
+        return str(blocks[0]).strip("\n") + "\n"
+    unclosed = _OPEN_FENCE.search(text)
+    if unclosed:
+        return unclosed.group(1).strip("\n") + "\n"
     return text
 
 

@@ -43,12 +43,22 @@ class HumanEval(Dataset[tuple[str, str, str]]):
         super().__init__(items)
 
 
+def prompt_imports(prompt: str) -> str:
+    """The top-level import lines of a prompt (e.g. ``from typing import List``).
+
+    The official harness runs prompt + completion, so these names are always defined; they are
+    the prelude of the sandboxed run, so a rewritten function that drops them still works.
+    """
+    return "\n".join(line for line in prompt.splitlines() if line.startswith(("import ", "from ")))
+
+
 def humaneval_problems(
     *, data_dir: str | os.PathLike[str] | None = None, size: int | None = None
 ) -> list[CodeProblem]:
     """The problems with docstring examples as visible tests and ``check`` as the hidden one.
 
-    ``reference`` is the prompt plus the canonical solution. ``size``: only the first N.
+    ``reference`` is the prompt plus the canonical solution; ``prelude`` the prompt's imports.
+    ``size``: only the first N.
     """
     path = fetch(SOURCE, data_dir)
     problems = []
@@ -63,6 +73,7 @@ def humaneval_problems(
                 visible=tuple(cases_from_docstring(prompt, entry_point)),
                 hidden=(TestCase.run(f"check({entry_point})"),),
                 hidden_setup=str(field(record, "test", path)),
+                prelude=prompt_imports(prompt),
                 reference=prompt + str(record.get("canonical_solution", "")),
             )
         )
