@@ -271,7 +271,10 @@ def _probe(python: str, use_bubblewrap: bool) -> _Setup:
         if chosen is not None:
             user, python = _nobody(), chosen
         else:
-            notes.append("runs as root, which ignores the process limit")
+            notes.append(
+                "the code runs as root, which ignores the process limit, because no Python "
+                "is executable by the user nobody"
+            )
     bwrap = shutil.which("bwrap") if use_bubblewrap else None
     if not use_bubblewrap:
         reason = "bubblewrap was turned off"
@@ -282,7 +285,7 @@ def _probe(python: str, use_bubblewrap: bool) -> _Setup:
     else:
         ok, message = _works([*_bwrap_command(bwrap, "{dir}"), python, "-I", "-c", "pass"], user)
         if ok:
-            return _Setup("bubblewrap", python, user, bwrap=bwrap)
+            return _Setup("bubblewrap", python, user, reason="; ".join(notes), bwrap=bwrap)
         reason = f"bubblewrap cannot create namespaces here ({message or 'no message'})"
     notes.insert(0, reason)
     return _Setup("limits-only", python, user, reason="; ".join(notes))
@@ -294,13 +297,18 @@ def _setup(python: str, use_bubblewrap: bool) -> _Setup:
         if key not in _setups:
             _setups[key] = _probe(python, use_bubblewrap)
         setup = _setups[key]
-        if setup.isolation != "bubblewrap" and setup.reason not in _warned:
+        if setup.reason and setup.reason not in _warned:
             _warned.add(setup.reason)
+            consequence = (
+                "Generated code runs in namespaces, but a fork bomb is stopped only by the time "
+                "limit."
+                if setup.isolation == "bubblewrap"
+                else "Generated code runs with resource limits only, without namespaces: it can "
+                "reach the network and write wherever this user can, and a process that leaves "
+                "its session can outlive the run."
+            )
             warnings.warn(
-                f"wordgrad's sandbox is weaker here: {setup.reason}. Generated code runs with "
-                "resource limits only, without namespaces: it can reach the network and write "
-                "wherever this user can, and a process that leaves its session can outlive "
-                "the run.",
+                f"wordgrad's sandbox is weaker here: {setup.reason}. {consequence}",
                 WeakSandboxWarning,
                 stacklevel=4,
             )
