@@ -27,6 +27,9 @@ CODE_TEMPLATES["code.role"] = (
     "against the task's tests"
 )
 
+# Role of the (frozen) requests of the zero-shot solution and the Reflexion baseline.
+CODE_TEMPLATES["code.role_request"] = "request to the programmer"
+
 # What the critic sees as the task: the problem and the example tests the code is run on.
 CODE_TEMPLATES["code.context"] = """\
 {prompt}

@@ -252,7 +252,7 @@ def reflexion(
 
 
 def _text(text: str) -> Variable:
-    return Variable(text, requires_grad=False, role_description="request to the programmer")
+    return Variable(text, requires_grad=False, role_description=prompts.render("code.role_request"))
 
 
 class CodeOptimization(InstanceOptimization):
