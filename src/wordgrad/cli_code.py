@@ -100,4 +100,4 @@ def optimize_code_command(
         )
     except ConfigurationError as error:
         _fail(str(error), code=2)
-    _execute(loop, quiet)  # type: ignore[arg-type]
+    _execute(loop, quiet)

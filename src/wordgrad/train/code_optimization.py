@@ -286,12 +286,11 @@ class CodeOptimization(InstanceOptimization):
         super().__init__(
             config.instance_config(), run_dir, instances, visible_tests_measure, **options
         )
-        # config.json holds the code settings too, so a resume with other settings is refused
-        settings = self.loop_config
-        if dataclasses.is_dataclass(settings) and hasattr(settings, "extra"):
-            extra = {**settings.extra, "code": config.as_dict()}
-            self.loop_config = dataclasses.replace(settings, extra=extra)
         self._pair: tuple[EngineLM, EngineLM] | None = None
+
+    def _identity(self) -> dict[str, Any]:
+        # config.json holds the code settings too, so a resume with other settings is refused
+        return {**super()._identity(), "code": self.code_config.as_dict()}
 
     def engines(self) -> tuple[EngineLM, EngineLM]:
         """The forward and backward engines, built once per run."""
