@@ -742,6 +742,9 @@ def report(
     typer.echo(str(path))
 
 
+import wordgrad.cli_code  # noqa: E402, F401  (registers `wordgrad optimize code`)
+
+
 def describe_error(error: BaseException) -> tuple[str, int]:
     """One line for an error that reached the command line, and the exit code.
 
@@ -815,4 +818,4 @@ def main(argv: list[str] | None = None) -> Any:
 
 
 if __name__ == "__main__":
-    main()
+    importlib.import_module("wordgrad.cli").main()  # the module other modules register on

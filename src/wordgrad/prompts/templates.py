@@ -6,6 +6,8 @@ under discussion with our instructions. They are explained once, in the system p
 
 from __future__ import annotations
 
+from wordgrad.prompts.code_templates import CODE_TEMPLATES
+
 TEMPLATES: dict[str, str] = {}
 
 # ---------------------------------------------------------------------------- roles (defaults)
@@ -358,3 +360,5 @@ for example <SCORE>7</SCORE>."""
 # The rubric when none is given.
 TEMPLATES["task.rubric_default"] = """\
 The prediction gives the same final answer as the expected answer, and its reasoning is sound."""
+
+TEMPLATES.update(CODE_TEMPLATES)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import wordgrad
 from wordgrad.graph_render import dot_available, render_graph_svg
+from wordgrad.report.code import code_section
 from wordgrad.report.diff import WordDiff, word_diff
 from wordgrad.report.model import (
     RunSummary,
@@ -112,6 +113,7 @@ def _build_report(run_path: Path) -> str:
         _cards(summary),
         _accuracy_section(summary),
         _steps_section(summary),
+        code_section(run_path),
         _variables_section(summary),
         _usage_section(summary),
         _graph_section(run_path),

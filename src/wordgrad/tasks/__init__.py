@@ -120,7 +120,7 @@ def load_instance_task(
       ``(question_prompt, answer_letter, test_time_objective, instance_eval_fn)``; the objective
       uses ``evaluation_api`` as its critic.
     - ``"LeetCodeHardEval"`` and ``"HumanEval"``: items are ``(task_id, prompt, tests)``; score a
-      solution with :func:`wordgrad.tasks.code.run_tests` (in a subprocess).
+      solution with :func:`wordgrad.tasks.code.run_tests` (in :mod:`wordgrad.sandbox`).
 
     Raises:
         ValueError: an unknown task name.
