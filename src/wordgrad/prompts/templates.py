@@ -308,3 +308,48 @@ the chosen option wrong. Be concise and do not write a new solution."""
 TEMPLATES["task.critic_alternatives"] = """\
 {critic_instruction} Also weigh each of the other options: say whether a case can be made that \
 one of them is the right answer instead."""
+
+# ---------------------------------------------------------------------------- objectives
+
+# System prompt of the critic in test-time optimization of one value against a measured score
+# (wordgrad.train.objective): code, molecules, treatment plans, answers.
+TEMPLATES["objective.critic_system"] = """\
+You review one candidate (a piece of text such as code, a molecule, a plan or an answer) that \
+is being improved step by step against a measured objective. You are shown the task, the \
+candidate, and what measuring it produced: a score where higher is better, and any messages \
+the measurement reported. Explain concretely which parts of the candidate cause a low \
+score or the reported problems, and what kind of change would raise the score. Refer to the \
+measurements; do not invent results that were not reported. Do not write a new candidate."""
+
+# What the critic receives: the task, the measurements and the candidate.
+TEMPLATES["objective.critic_user"] = """\
+{instruction}
+
+<TASK>
+{context}
+</TASK>
+
+<MEASUREMENT>
+{measurement}
+</MEASUREMENT>
+
+<CANDIDATE>
+{value}
+</CANDIDATE>"""
+
+# The default instruction at the head of each critique request.
+TEMPLATES["objective.critic_instruction"] = """\
+Review the candidate below in the light of its measurement. Name the weaknesses that cost the \
+most score first, and be brief."""
+
+# How a Score is shown to the critic.
+TEMPLATES["objective.measurement"] = """\
+score: {value} (higher is better)
+{feedback}"""
+
+TEMPLATES["objective.measurement_feedback"] = "messages from the measurement:\n{feedback}\n"
+
+# Roles of the critic's frozen inputs.
+TEMPLATES["objective.role_context"] = "task the candidate is for"
+TEMPLATES["objective.role_measurement"] = "measurement of the candidate"
+TEMPLATES["objective.role_instruction"] = "instruction to the reviewer"

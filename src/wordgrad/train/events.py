@@ -46,6 +46,15 @@ Event types and their own fields:
     ``iterates`` (the solution after each iteration, the zero-shot one first), ``votes``
     (letter read from each iterate), ``majority`` (the voted letter), ``zero_shot_score``,
     ``majority_score``.
+``iterate``
+    Test-time optimization of a value (:mod:`wordgrad.train.instance_optimization`): one
+    value of one instance was measured. ``instance`` (its id), ``index`` (its position among
+    the run's instances), ``iteration`` (0: the starting
+    value), ``value``, ``score`` (higher is better), ``feedback`` (the measurement's text, shown
+    to the critic), ``details`` (the measurement's other numbers), ``critique`` and ``gradient``
+    (the review and feedback that led from the previous value to this one; "" at 0),
+    ``parse_error`` (the optimizer's reply held no new value, so the value was kept), ``done``
+    (the instance's last iterate), ``stopped`` ("iterations" or "stop_when" when done).
 ``usage``
     Written with each step's checkpoint (its ``step``) and once more at the end (``step`` null,
     after the final evaluations). Totals so far for the whole run (across resumes):
@@ -169,6 +178,22 @@ class Question(Event):
 
 
 @dataclass(frozen=True)
+class Iterate(Event):
+    instance: str = ""
+    index: int = 0
+    iteration: int = 0
+    value: str = ""
+    score: float = 0.0
+    feedback: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    critique: str = ""
+    gradient: str = ""
+    parse_error: str = ""
+    done: bool = False
+    stopped: str | None = None
+
+
+@dataclass(frozen=True)
 class Usage(Event):
     total_tokens: int = 0
     cost_usd: float = 0.0
@@ -197,6 +222,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     "step": Step,
     "evaluation": Evaluation,
     "question": Question,
+    "iterate": Iterate,
     "usage": Usage,
     "error": Error,
     "run_end": RunEnd,
@@ -331,6 +357,7 @@ __all__ = [
     "Event",
     "EventLog",
     "Forward",
+    "Iterate",
     "Loss",
     "Question",
     "RunEnd",
