@@ -25,6 +25,7 @@ import wordgrad
 from wordgrad.graph_render import dot_available, render_graph_svg
 from wordgrad.report.diff import change_counts, diff_html
 from wordgrad.report.model import RunSummary, StepRecord, UsageRow, summarize
+from wordgrad.report.molecules import molecule_section
 from wordgrad.report.plot import accuracy_plot
 from wordgrad.train.events import Error, Question, Step, read_events, redact
 
@@ -64,6 +65,7 @@ def build_report(run_dir: str | os.PathLike[str]) -> str:
     sections = [
         _header(title, summary),
         _cards(summary),
+        molecule_section(run_path),
         _accuracy_section(summary),
         _steps_section(summary),
         _variables_section(summary),

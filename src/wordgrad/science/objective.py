@@ -73,14 +73,18 @@ def measure_molecule(instance: Instance, value: str) -> Score:
         properties = molecule_properties(smiles)
     except InvalidMoleculeError as error:
         feedback = prompts.render("molecule.invalid", smiles=smiles, reason=error.reason)
-        return Score(0.0, feedback, {"valid": False, "smiles": smiles, "error": error.reason})
+        return Score(
+            0.0,
+            feedback,
+            {"valid": False, "smiles": smiles, "target": target, "error": error.reason},
+        )
     except Exception as error:  # the objective never stops the loop (a missing RDKit included)
         reason = f"{type(error).__name__}: {error}"
         return Score(0.0, f"The molecule could not be measured: {reason}", {"error": reason})
 
     measured = properties.as_dict()
     measured["canonical_smiles"] = measured.pop("smiles")
-    details: dict[str, Any] = {"valid": True, "smiles": smiles, **measured}
+    details: dict[str, Any] = {"valid": True, "smiles": smiles, "target": target, **measured}
     score = properties.qed
     if not data.get("dock", True):
         docking_text = prompts.render("molecule.docking_off")
