@@ -163,7 +163,8 @@ class DockingResult:
         score: Vina's best-pose score in kcal/mol (``None`` unless docked).
         message: why it was not docked (``""`` when it was).
         ligand_smiles: the protonated form that was docked.
-        seconds: wall time of the preparation and docking (0 for a cached result).
+        seconds: wall time of the preparation and docking, from sending the molecule to the
+            worker to its reply (a worker's start and grid maps not included; 0 when cached).
         cached: the result came from the cache.
     """
 
@@ -200,6 +201,9 @@ class DockingWorker:
     A time-out kills the process; a crash is noticed; either way the next call starts a new one.
     """
 
+    command: tuple[str, ...] = (sys.executable, "-m", "wordgrad.science._dock_worker")
+    """The worker's command line (the settings follow as one JSON argument)."""
+
     def __init__(self, target: DockingTarget, settings: DockingSettings) -> None:
         self.target = target
         self.settings = settings
@@ -208,6 +212,8 @@ class DockingWorker:
         self._lock = threading.Lock()
         self.started = 0
         """How many worker processes this object has started (a restart adds one)."""
+        self.requests = 0
+        """How many molecules it has sent to a worker process."""
 
     def _start(self) -> str | None:
         """Start the process and wait until its maps are ready; an error message, or None."""
@@ -222,7 +228,7 @@ class DockingWorker:
             **self.settings.as_dict(),
         }
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "wordgrad.science._dock_worker", json.dumps(config)],
+            [*self.command, json.dumps(config)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -281,13 +287,14 @@ class DockingWorker:
         """Dock ``smiles`` (already read by RDKit as ``canonical``); never raises for the
         molecule's sake (failures are in the result's ``status`` and ``message``)."""
         with self._lock:
-            started = time.perf_counter()
             if self._process is None or self._process.poll() is not None:
                 self._stop()
                 problem = self._start()
                 if problem is not None:
                     return DockingResult(smiles, canonical, "crashed", message=problem)
+            started = time.perf_counter()
             assert self._process is not None and self._process.stdin is not None
+            self.requests += 1
             try:
                 self._process.stdin.write(json.dumps({"smiles": smiles}) + "\n")
                 self._process.stdin.flush()
