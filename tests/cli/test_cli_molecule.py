@@ -83,6 +83,7 @@ def test_a_run_from_the_command_line_resumes(tmp_path: Path) -> None:
     assert [p["smiles"] for p in results["instances"][0]["trajectory"]] == PATH[:4]
     code, again, err = invoke(*args)  # completed: the same results, nothing recomputed
     assert code == 0, err
+    assert again.splitlines()[-2:] == out.splitlines()[-2:]  # the same best molecules
     assert json.loads((tmp_path / "run" / "results.json").read_text()) == results
 
 
