@@ -35,7 +35,7 @@ PATH = [
     "COc1ccccc1N1CCN(Cc2ccccc2)CC1",  # with a benzyl group on the far nitrogen
     "COc1ccccc1N1CCN(CCc2ccccc2)CC1",  # a longer linker
 ]
-HALOPERIDOL = "O=C(CCCN1CCC(O)(c2ccc(Cl)cc2)CC1)c1ccc(F)cc1"  # haloperidol, a D2 antagonist
+DOPAMINE = "NCCc1ccc(O)c(O)c1"  # the receptor's own ligand, as a known binder to compare with
 
 
 def chemist(request: Request) -> str:
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="an engine name (default: scripted)")
     parser.add_argument("--iterations", type=int, default=len(PATH) - 1)
     parser.add_argument("--exhaustiveness", type=int, default=1, help="Vina's (default 1: fast)")
-    parser.add_argument("--reference", action="store_true", help="also dock haloperidol")
+    parser.add_argument("--reference", action="store_true", help="also dock dopamine")
     parser.add_argument("--force", action="store_true", help="start the run over")
     args = parser.parse_args(argv)
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         starts=(PATH[0],),
         iterations=args.iterations,
         exhaustiveness=args.exhaustiveness,
-        references=(HALOPERIDOL,) if args.reference else (),
+        references=(DOPAMINE,) if args.reference else (),
     )
     loop = MoleculeOptimization(
         config, args.run_dir, forward_engine=engine, backward_engine=engine, force=args.force

@@ -104,7 +104,9 @@ def _trajectory(
             f'<h4>Known binders (docked with the same settings)</h4><div class="mol-grid">'
             f"{reference_cards}</div>"
             if reference_cards
-            else ""
+            else '<p class="muted">No known binders were given to compare with (DOCKSTRING\'s '
+            "package ships none; pass their SMILES with --reference or "
+            "MoleculeOptimizationConfig(references=...)).</p>"
         )
         + "</div>"
     )
