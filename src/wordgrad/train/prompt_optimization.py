@@ -26,6 +26,7 @@ it stopped when started again with the same run directory.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import random
 from collections.abc import Mapping, Sequence
@@ -34,7 +35,10 @@ from typing import Any
 
 import wordgrad as tg
 from wordgrad.engine.base import EngineLM
-from wordgrad.tasks import DataLoader, Metric, load_task
+from wordgrad.errors import ConfigurationError
+from wordgrad.tasks import DataLoader, load_task
+from wordgrad.tasks.objectives import LLMJudge, Metric
+from wordgrad.tasks.user import Task, get_registered_task, make_task
 from wordgrad.train.evaluate import (
     EvalFn,
     Example,
@@ -46,8 +50,9 @@ from wordgrad.train.evaluate import (
     question_variable,
     score_of,
 )
-from wordgrad.train.loop import RunLoop
+from wordgrad.train.loop import Projection, RunLoop
 from wordgrad.train.progress import Advance
+from wordgrad.train.results import SYSTEM_PROMPT
 from wordgrad.train.runs import Run
 
 PROMPT_ROLE = (
@@ -77,8 +82,17 @@ class PromptOptimizationConfig:
         validation: revert an update that lowers validation accuracy.
         train_size / val_size / test_size: use only the first this many examples of a split
             (``None``: all; ``test_size=0`` skips the test evaluation).
-        metric: ``"default"``, ``"exact"`` or ``"llm"`` (see :mod:`wordgrad.tasks`).
+        metric: for benchmarks ``"default"``, ``"exact"`` or ``"llm"`` (see
+            :mod:`wordgrad.tasks`); for one's own data ``"exact"``, ``"numeric"``, ``"choice"``,
+            ``"regex"`` (with ``pattern``), ``"judge"`` (with ``rubric``) or
+            ``"module:function"`` (see :mod:`wordgrad.tasks.objectives`).
         starting_prompt: the initial prompt (default: the task's own description).
+        train_file / val_file / test_file: one's own data (``.jsonl``, ``.json`` or ``.csv``);
+            with ``train_file`` set, ``task`` is only a label.
+        input_field / target_field: the fields of one's own records that hold the model's
+            input and the expected output.
+        pattern: the regular expression of ``metric="regex"``.
+        rubric: what the judge of ``metric="judge"`` grades by.
         gradient_memory / momentum_window: TGD's options.
         reply_tokens: cap answers and feedback at this many tokens (``None``: the engines'
             defaults), which keeps a small local model from rambling; the optimizer's rewrites
@@ -97,8 +111,15 @@ class PromptOptimizationConfig:
     train_size: int | None = None
     val_size: int | None = None
     test_size: int | None = None
-    metric: Metric = "default"
+    metric: str = "default"
     starting_prompt: str | None = None
+    train_file: str | None = None
+    val_file: str | None = None
+    test_file: str | None = None
+    input_field: str = "question"
+    target_field: str = "answer"
+    pattern: str | None = None
+    rubric: str | None = None
     gradient_memory: int = 0
     momentum_window: int = 0
     reply_tokens: int | None = None
@@ -130,6 +151,11 @@ def _first(items: Sequence[Any], size: int | None) -> list[Example]:
     return [(str(x), str(y)) for x, y in chosen]
 
 
+def _own(examples: Sequence[Any], size: int | None) -> list[Example]:
+    chosen = examples if size is None else examples[:size]
+    return [(e.input, e.target, e) for e in chosen]
+
+
 class PromptOptimization(RunLoop):
     """The training loop; :func:`optimize_prompt` is the short way to run it.
 
@@ -139,15 +165,75 @@ class PromptOptimization(RunLoop):
     kind = "prompt"
 
     def __init__(
-        self, config: PromptOptimizationConfig, run_dir: str | os.PathLike[str], **options: Any
+        self,
+        config: PromptOptimizationConfig,
+        run_dir: str | os.PathLike[str],
+        *,
+        task: Task | None = None,
+        **options: Any,
     ) -> None:
+        if task is not None:  # one's own task in code: the config records what identifies it
+            config = dataclasses.replace(
+                config,
+                task=task.name,
+                metric=config.metric if config.metric != "default" else task.metric.name,
+            )
         super().__init__(config, run_dir, **options)
         self.config = config
+        self.task = task
+
+    def own_task(self) -> Task | None:
+        """One's own task: given in code, read from files, or registered by name."""
+        c = self.config
+        if self.task is not None:
+            return self.task
+        if c.train_file is not None:
+            return make_task(
+                c.train_file,
+                c.val_file,
+                c.test_file,
+                input_field=c.input_field,
+                target_field=c.target_field,
+                metric="exact" if c.metric == "default" else c.metric,
+                prompt=c.starting_prompt or "",
+                pattern=c.pattern,
+                rubric=c.rubric,
+                name=c.task,
+            )
+        return get_registered_task(c.task)
 
     def _data(self, judge_engine: EngineLM) -> _Data:
         c = self.config
+        own = self.own_task()
+        if own is not None:
+            metric: Metric = own.metric
+            if isinstance(metric, LLMJudge) and metric.engine is None:
+                metric = metric.with_engine(judge_engine)
+            starting = c.starting_prompt or own.prompt
+            if not starting:
+                raise ConfigurationError(
+                    f"task {own.name!r} has no starting prompt; give one with --prompt "
+                    "(or starting_prompt=...)"
+                )
+            if not own.train:
+                raise ConfigurationError(f"task {own.name!r} has no training examples")
+            return _Data(
+                _own(own.train, c.train_size),
+                _own(own.val, c.val_size),
+                _own(own.test, c.test_size),
+                metric,
+                starting,
+            )
+        if c.metric not in ("default", "exact", "llm"):
+            raise ConfigurationError(
+                f"metric {c.metric!r} is for one's own data (--train FILE); benchmark tasks "
+                "take default, exact or llm"
+            )
         train, val, test, eval_fn = load_task(
-            c.task, evaluation_api=judge_engine, metric=c.metric, data_dir=self.data_dir
+            c.task,
+            evaluation_api=judge_engine,
+            metric=c.metric,  # type: ignore[arg-type]
+            data_dir=self.data_dir,
         )
         describe = getattr(train, "get_task_description", None)
         starting = c.starting_prompt or (describe() if describe else "")
@@ -198,16 +284,63 @@ class PromptOptimization(RunLoop):
         examples = {"train": data.train, "val": data.val, "test": data.test}[split]
         if not examples:
             return []
+        predictions: list[str] = []
         scores = evaluate(
             model,
             examples,
             data.eval_fn,
             reporter=self.reporter,
             description=f"{split} ({label})",
+            predictions=predictions,
         )
         summary = accuracy_summary(scores)
-        run.emit("evaluation", step, split=split, label=label, scores=scores, **summary)
+        run.emit(
+            "evaluation",
+            step,
+            split=split,
+            label=label,
+            scores=scores,
+            predictions=predictions,
+            **summary,
+        )
         return scores
+
+    def saved_variables(self, results: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+        return {SYSTEM_PROMPT: {"value": str(results["final_prompt"]), "role": PROMPT_ROLE}}
+
+    def projection(self) -> Projection | None:
+        """Calls and tokens the run is expected to send, from the split sizes and settings."""
+        c = self.config
+        data = self._data(self.engines()[1])
+        n_train, n_val, n_test = len(data.train), len(data.val), len(data.test)
+        batches = math.ceil(n_train / c.batch_size) if n_train else 0
+        per_epoch = batches if c.steps_per_epoch is None else min(batches, c.steps_per_epoch)
+        steps = per_epoch * c.max_epochs
+        if c.steps is not None:
+            steps = min(steps, c.steps)
+        judged = (
+            1
+            if getattr(data.eval_fn, "uses_llm", False)
+            or not isinstance(data.eval_fn, (Metric, tg.autograd.StringBasedFunction))
+            else 0
+        )
+        examples = [e for split in (data.train, data.val, data.test) for e in split]
+        mean_input = sum(len(e[0]) for e in examples) / max(1, len(examples)) / 4
+        prompt_tokens = len(data.starting_prompt) / 4
+        reply = float(c.reply_tokens or 300)
+        evaluated = n_val + n_test + steps * n_val * int(c.validation) + n_test
+        answer_tokens = prompt_tokens + mean_input
+        judge_tokens = 150 + mean_input + reply
+        return {
+            "forward": _row(steps * c.batch_size, answer_tokens, reply),
+            "evaluation": _row(
+                evaluated * (1 + judged), answer_tokens + judged * judge_tokens, reply
+            ),
+            "backward": _row(2 * steps * c.batch_size, 700 + answer_tokens + 2 * reply, reply),
+            "optimizer": _row(
+                steps, 600 + prompt_tokens + c.batch_size * reply, prompt_tokens * 1.5
+            ),
+        }
 
     def _finish(
         self,
@@ -380,17 +513,21 @@ class _Trainer:
         the feedback the prompt received, and the optimizer's parse errors."""
         self.optimizer.zero_grad()
         predictions, losses = [], []
-        for question, answer in (self.data.train[i] for i in indices):
-            x = question_variable(question)
+        examples = [self.data.train[i] for i in indices]
+        for example in examples:
+            x = question_variable(example[0])
             prediction = self.model(x)
             predictions.append(prediction)
-            losses.append(judge(self.data.eval_fn, x, answer_variable(answer), prediction))
+            own = example[2] if len(example) > 2 else None
+            losses.append(judge(self.data.eval_fn, x, answer_variable(example[1]), prediction, own))
         scores = [score_of(self.data.eval_fn, loss) for loss in losses]
         self.run.emit(
             "forward",
             step,
             epoch=epoch,
             indices=indices,
+            inputs=[e[0] for e in examples],
+            targets=[e[1] for e in examples],
             predictions=[p.text for p in predictions],
             scores=scores,
         )
@@ -424,3 +561,11 @@ def optimize_prompt(
 ) -> dict[str, Any]:
     """Run (or continue) a prompt optimization; see :class:`PromptOptimization` for options."""
     return PromptOptimization(config or PromptOptimizationConfig(), run_dir, **options).run()
+
+
+def _row(calls: float, prompt_tokens: float, completion_tokens: float) -> dict[str, float]:
+    return {
+        "calls": calls,
+        "prompt_tokens": calls * prompt_tokens,
+        "completion_tokens": calls * completion_tokens,
+    }
