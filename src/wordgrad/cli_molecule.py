@@ -88,6 +88,10 @@ def optimize_molecule_command(
         list[str] | None,
         typer.Option("--reference", help="A known binder's SMILES to compare with (repeatable)."),
     ] = None,
+    stop_at_vina: Annotated[
+        float | None,
+        typer.Option(help="End a trajectory once a molecule docks at or below this (kcal/mol)."),
+    ] = None,
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="Trajectories optimized at once (default: all).")
     ] = None,
@@ -111,6 +115,7 @@ def optimize_molecule_command(
             iterations=iterations,
             batch_size=batch_size,
             momentum_window=momentum_window,
+            stop_at=None if stop_at_vina is None else -stop_at_vina,
             steps=steps,
             reply_tokens=reply_tokens,
             targets=targets,

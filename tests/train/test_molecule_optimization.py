@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.science.conftest import needs_rdkit
+from tests.science.conftest import HAVE_DOCKING, needs_rdkit
 from tests.train.chemist_plugin import PATH, chemist
 from wordgrad.engine import ScriptedEngine
 from wordgrad.errors import InvalidInputError
@@ -113,3 +113,24 @@ def test_bad_settings_are_refused_before_the_run(
     with pytest.raises(InvalidInputError, match=message):
         config = MoleculeOptimizationConfig(dock=False, **settings)  # type: ignore[arg-type]
         molecule_instances(config)
+
+
+@pytest.mark.skipif(not HAVE_DOCKING, reason="needs pip install 'wordgrad[docking]'")
+def test_a_docked_run_keeps_its_docking_cache_in_the_run_directory(tmp_path: Path) -> None:
+    from wordgrad.science.docking import DockingCache, DockingSettings
+    from wordgrad.science.molecules import canonical_smiles
+
+    engine = ScriptedEngine(chemist)
+    config = MoleculeOptimizationConfig(
+        model="scripted-chemist", iterations=1, exhaustiveness=1, cpu=2, stop_at=7.0
+    )
+    results = MoleculeOptimization(
+        config, tmp_path / "run", forward_engine=engine, backward_engine=engine
+    ).run()
+    trajectory = results["instances"][0]["trajectory"]
+    cache = DockingCache(tmp_path / "run" / "docking-cache.jsonl")
+    key = DockingCache.key(canonical_smiles(PATH[1]), "DRD2", DockingSettings(exhaustiveness=1))
+    assert len(cache) == 2 and cache.get(key) is not None
+    assert cache.get(key).score == trajectory[1]["vina_score"]  # type: ignore[union-attr]
+    # phenylpiperazine docks at about -7.1 kcal/mol: score 7.1 >= stop_at 7.0 ends it
+    assert results["instances"][0]["stopped"] == "stop_when"

@@ -22,6 +22,7 @@ iterates (``best``) and drives ``stop_at``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from wordgrad import prompts
@@ -29,9 +30,11 @@ from wordgrad.science.docking import DockingResult, DockingSettings, dock, docki
 from wordgrad.science.molecules import InvalidMoleculeError, molecule_properties
 from wordgrad.train.objective import Instance, Score
 
-DEFAULT_CACHE_PATH: str | None = None
+CACHE_PATH: ContextVar[str | None] = ContextVar("wordgrad_docking_cache_path", default=None)
 """Where :func:`measure_molecule` keeps docking results when ``instance.data`` names no cache
-file (set by the molecule loop to a file in its run directory; ``None``: memory only)."""
+file: the molecule loop sets it to a file in its run directory for the calls it makes (its
+threads inherit the context, so two runs in one process keep separate files); ``None``: this
+process's in-memory cache."""
 
 
 def molecule_data(
@@ -127,7 +130,7 @@ def measure_molecule(instance: Instance, value: str) -> Score:
 
 def _dock(smiles: str, target: str, data: Mapping[str, Any]) -> DockingResult:
     try:
-        cache = docking_cache(data.get("cache") or DEFAULT_CACHE_PATH)
+        cache = docking_cache(data.get("cache") or CACHE_PATH.get())
         return dock(smiles, target, _settings(data), cache=cache)
     except Exception as error:  # a broken install or setting must not stop the loop
         return DockingResult(

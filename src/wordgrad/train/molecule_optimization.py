@@ -35,7 +35,6 @@ from typing import Any
 
 from wordgrad import prompts
 from wordgrad.errors import InvalidInputError
-from wordgrad.science import objective as molecule_objective
 from wordgrad.science.docking import (
     DOCKSTRING_SEED,
     DockingSettings,
@@ -43,7 +42,7 @@ from wordgrad.science.docking import (
     load_target,
 )
 from wordgrad.science.molecules import InvalidMoleculeError, canonical_smiles
-from wordgrad.science.objective import measure_molecule, molecule_data
+from wordgrad.science.objective import CACHE_PATH, measure_molecule, molecule_data
 from wordgrad.train.instance_optimization import (
     InstanceOptimization,
     InstanceOptimizationConfig,
@@ -177,11 +176,11 @@ class MoleculeOptimization(InstanceOptimization):
 
     def execute(self, run: Run) -> dict[str, Any]:
         # Docking results survive a crash: a resumed run does not dock its molecules again.
-        molecule_objective.DEFAULT_CACHE_PATH = str(Path(run.path) / DOCKING_CACHE_FILE)
+        token = CACHE_PATH.set(str(Path(run.path) / DOCKING_CACHE_FILE))
         try:
             return super().execute(run)
         finally:
-            molecule_objective.DEFAULT_CACHE_PATH = None
+            CACHE_PATH.reset(token)
 
     def summarize(self, instance: Instance, trajectory: Trajectory) -> dict[str, Any]:
         summary = super().summarize(instance, trajectory)
