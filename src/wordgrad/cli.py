@@ -39,7 +39,7 @@ from wordgrad.report import write_report
 from wordgrad.report.live import LiveView
 from wordgrad.train.evaluate import accuracy_summary, evaluate, format_accuracy, format_results
 from wordgrad.train.loop import RunLoop
-from wordgrad.train.progress import ConsoleReporter, reporter
+from wordgrad.train.progress import LiveReporter, reporter
 from wordgrad.train.prompt_optimization import PromptOptimization, PromptOptimizationConfig
 from wordgrad.train.runs import Budget, RunConfigError, RunDir, RunStopped
 from wordgrad.train.solution_optimization import (
@@ -209,9 +209,13 @@ def _execute(loop: RunLoop, quiet: bool) -> None:
         if quiet or not sys.stderr.isatty():
             results = loop.run()
         else:
-            with LiveView(Console(stderr=True)) as view:
+            budget = loop.budget or Budget()
+            view = LiveView(
+                Console(stderr=True), max_tokens=budget.max_tokens, max_cost=budget.max_cost
+            )
+            with view:
                 loop.on_event = view.write
-                loop.reporter = ConsoleReporter(view.console)
+                loop.reporter = LiveReporter(view)
                 results = loop.run()
     except RunStopped as stopped:
         _stopped(stopped)
@@ -284,7 +288,12 @@ def eval_command(
     task: Annotated[
         str, typer.Option(help="A prompt-optimization task, or a label for your data.")
     ] = "BBH_object_counting",
-    model: Model = "local",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="Engine that answers (default: the run's with --run-dir, else local)."
+        ),
+    ] = None,
     split: Annotated[str | None, typer.Option(help="train, val or test (default: val).")] = None,
     size: Annotated[int | None, typer.Option(min=1, help="Only the first N examples.")] = None,
     prompt: PromptOption = None,
@@ -329,6 +338,7 @@ def eval_command(
         if prompt is None:
             _fail(f"{run_dir} holds no finished prompt-optimization run", code=2)
         task = config.get("task", task)
+        model = model or config.get("model")
         for name in files:
             if files[name] is None and config.get(f"{name}_file"):
                 files[name] = Path(config[f"{name}_file"])
@@ -337,6 +347,7 @@ def eval_command(
         if metric == "default":
             metric = config.get("metric", metric)
         pattern, rubric = pattern or config.get("pattern"), rubric or config.get("rubric")
+    model = model or "local"
     given = [name for name, path in files.items() if path is not None]
     split = split or (given[0] if len(given) == 1 else "val")
     if split not in ("train", "val", "test"):

@@ -7,6 +7,7 @@ the results.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -190,7 +191,10 @@ class RunLoop(ABC):
                 log = RequestLog(run.path / REQUESTS_FILE)
                 stack.callback(log.close)
                 budget = self._call_budget(run)
-                stack.enter_context(calls.watch(log, budget))
+                watchers: list[calls.Watcher] = [log, budget]
+                if self.on_event is not None:
+                    watchers.append(_Progress(self.on_event, run.usage))
+                stack.enter_context(calls.watch(*watchers))
                 stack.enter_context(max_concurrency(self.max_concurrency or get_max_concurrency()))
                 try:
                     self._before_start(run)
@@ -234,6 +238,9 @@ class RunLoop(ABC):
             if projection is not None:
                 text = format_projection(projection, engines)
                 self.reporter.message(text)
+                if self.on_event is not None:
+                    total = sum(row["calls"] for row in projection.values())
+                    self.on_event("projection", None, calls=total, text=text)
                 cost = projected_cost(projection, engines)
                 if self.confirm is not None and cost is not None and cost > self.confirm_above:
                     question = (
@@ -355,3 +362,40 @@ def _interrupt_once() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+class _Progress:
+    """Tells the loop's observer (a live view) about each call as it returns: calls, tokens
+    and cost so far. Not written to the log: it only keeps the view moving between steps."""
+
+    def __init__(self, observer: EventObserver, usage: Mapping[str, Any]) -> None:
+        from wordgrad.engine.usage import price_for
+
+        self._price_for = price_for
+        self.observer = observer
+        self.calls = int(usage.get("calls", 0))
+        self.tokens = int(usage.get("total_tokens", 0))
+        self.cost = float(usage.get("cost_usd", 0.0))
+        self._lock = threading.Lock()
+
+    def before(self, call: calls.Call) -> None:
+        pass
+
+    def after(self, call: calls.Call) -> None:
+        response = call.response
+        tokens = cost = 0.0
+        if response is not None and not response.cached:
+            tokens = response.usage.prompt_tokens + response.usage.completion_tokens
+            price = self._price_for(call.engine, call.model)
+            if price is not None:
+                cost = (
+                    response.usage.prompt_tokens * price.prompt_per_million
+                    + response.usage.completion_tokens * price.completion_per_million
+                ) / 1_000_000
+        with self._lock:
+            self.calls += 1
+            self.tokens += int(tokens)
+            self.cost += cost
+            fields = {"calls": self.calls, "total_tokens": self.tokens, "cost_usd": self.cost}
+        with contextlib.suppress(Exception):  # a view must never break a run
+            self.observer("progress", None, purpose=call.purpose, **fields)
