@@ -73,3 +73,17 @@ def test_an_unknown_target_is_feedback_too() -> None:
     bad = Instance("x", "CCO", "molecule", data=molecule_data("NOPE", FAST))
     score = measure_molecule(bad, "CCO")
     assert score.value == 0.0 and "NOPE" in score.feedback
+
+
+@needs_rdkit
+def test_the_objective_runs_in_another_process() -> None:
+    """What a scale-out backend does: send the function and the instance to a fresh process."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    item = instance(dock=False)
+    here = measure_molecule(item, "CN1C=NC2=C1C(=O)N(C(=O)N2C)C")
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        there = pool.submit(measure_molecule, item, "CN1C=NC2=C1C(=O)N(C(=O)N2C)C").result(120)
+    assert there == here and there.value > 0.5
