@@ -156,6 +156,27 @@ def test_a_crashing_worker_cannot_take_the_caller_down() -> None:
     worker.close()
 
 
+GARBLED_WORKER = textwrap.dedent(
+    """
+    import sys
+    print('{"status": "ready"}', flush=True)
+    sys.stdin.readline()
+    print("WARNING: something printed where replies go", flush=True)
+    sys.stdin.readline()
+    """
+)
+
+
+def test_an_unreadable_reply_is_a_result_too() -> None:
+    class Garbled(DockingWorker):
+        command = (sys.executable, "-c", GARBLED_WORKER)
+
+    worker = Garbled(load_target("DRD2"), FAST)
+    result = worker.dock(ASPIRIN, ASPIRIN)
+    assert result.status == "crashed" and "unreadable reply" in result.message
+    assert "something printed" in result.message and worker._process is None
+
+
 def test_results_round_trip() -> None:
     result = DockingResult("CCO", "CCO", "docked", score=-2.9, ligand_smiles="CCO", seconds=1.0)
     assert DockingResult.from_dict(result.as_dict()) == result

@@ -260,7 +260,11 @@ class DockingWorker:
             return f"the worker process ended with exit code {code}" + (
                 f" ({tail})" if tail else ""
             )
-        reply: dict[str, Any] = json.loads(line)
+        try:
+            reply: dict[str, Any] = json.loads(line)
+        except json.JSONDecodeError:
+            self._stop()
+            return f"the worker sent an unreadable reply ({line.strip()[:200]!r})"
         return reply
 
     def _stderr_tail(self, lines: int = 3) -> str:
