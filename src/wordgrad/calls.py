@@ -296,19 +296,29 @@ class CallBudget:
             raise BudgetExceededError(f"{reason}. {self.hint}".strip())
 
     def after(self, call: Call) -> None:
-        response = call.response
-        if response is None or response.cached or self._spent is not None:
+        if self._spent is not None:
             return
-        price = price_for(call.engine, call.model)
-        cost = 0.0
-        if price is not None:
-            cost = (
-                response.usage.prompt_tokens * price.prompt_per_million
-                + response.usage.completion_tokens * price.completion_per_million
-            ) / 1_000_000
+        tokens, cost = spending(call)
         with self._lock:
-            self._tokens += response.usage.prompt_tokens + response.usage.completion_tokens
+            self._tokens += tokens
             self._cost += cost
+
+
+def spending(call: Call) -> tuple[int, float]:
+    """``(tokens, cost_usd)`` a returned call spent: 0 for a cache hit or a failed call, and no
+    cost for a model without a price."""
+    response = call.response
+    if response is None or response.cached:
+        return 0, 0.0
+    usage = response.usage
+    price = price_for(call.engine, call.model)
+    cost = 0.0
+    if price is not None:
+        cost = (
+            usage.prompt_tokens * price.prompt_per_million
+            + usage.completion_tokens * price.completion_per_million
+        ) / 1_000_000
+    return usage.prompt_tokens + usage.completion_tokens, cost
 
 
 def unknown_price_message(model: str) -> str:

@@ -207,3 +207,61 @@ def test_result_files_refuse_runs_that_did_not_finish(tmp_path: Path) -> None:
     (tmp_path / "result.json").write_text(json.dumps({"nothing": 1}))
     with pytest.raises(DataError, match="not a wordgrad result file"):
         load_result(tmp_path)
+
+
+class TwoVariables(tg.autograd.Module):
+    """A program of one's own: two trainable texts joined into the system prompt, a model call,
+    then plain Python on the reply."""
+
+    def __init__(self, engine: ScriptedEngine) -> None:
+        self.engine = engine
+        self.instruction = tg.Variable(
+            "Add them.", requires_grad=True, role_description="instruction to the adder"
+        )
+        self.format = tg.Variable(
+            "Be brief.", requires_grad=True, role_description="rule for the reply's format"
+        )
+
+    def parameters(self) -> list[tg.Variable]:
+        return [self.instruction, self.format]
+
+    def forward(self, x: tg.Variable) -> tg.Variable:
+        system = self.instruction + self.format
+        reply = tg.autograd.LLMCall(self.engine, system)(x)
+        tidy = tg.autograd.StringBasedFunction(
+            lambda reply: reply.value.strip(), "strips spaces around the reply"
+        )
+        return tidy(inputs={"reply": reply})
+
+
+def test_a_program_with_two_variables_and_python_between_calls(tmp_path: Path) -> None:
+    engine = ScriptedEngine(script, model_string="scripted-sums")
+    program = TwoVariables(engine)
+    task = make_task(RECORDS[:2], RECORDS[2:], metric=ends_with_answer)
+    config = PromptOptimizationConfig(model="scripted-sums", batch_size=2, steps=1)
+    results = optimize_prompt(
+        config,
+        tmp_path,
+        task=task,
+        program=program,
+        forward_engine=engine,
+        backward_engine=engine,
+    )
+    assert results["val"]["after"]["accuracy"] == 1.0
+    assert results["final_values"] == {
+        "instruction to the adder": IMPROVED,
+        "rule for the reply's format": IMPROVED,
+    }
+    steps = [e for e in read_events(tmp_path) if e.type == "step"]
+    assert sorted(s.parameter for s in steps) == [
+        "instruction to the adder",
+        "rule for the reply's format",
+    ]  # type: ignore[attr-defined]
+    assert load_result(tmp_path).values["rule for the reply's format"] == IMPROVED
+    config_saved = json.loads((tmp_path / "config.json").read_text())
+    assert config_saved["program"].endswith(":TwoVariables")
+    no_variables = TwoVariables(engine)
+    no_variables.instruction.requires_grad = False
+    no_variables.format.requires_grad = False
+    with pytest.raises(ConfigurationError, match="lists no trainable Variable"):
+        optimize_prompt(config, tmp_path / "x", task=task, program=no_variables)

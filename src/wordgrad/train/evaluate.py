@@ -7,7 +7,7 @@ which is what lets two evaluations of the same split be compared pair by pair.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from wordgrad.autograd import StringBasedFunction
@@ -73,7 +73,7 @@ def score_of(eval_fn: EvalFn, evaluation: Variable) -> float:
 
 
 def evaluate(
-    model: BlackboxLLM,
+    model: BlackboxLLM | Callable[[Variable], Variable],
     examples: Sequence[Example],
     eval_fn: EvalFn,
     *,

@@ -74,7 +74,10 @@ class RunLoop(ABC):
         budget: stop before a step would exceed these token / cost limits.
         force: discard a run of other settings in ``run_dir`` and start over.
         reporter: where progress goes (default: nowhere).
-        on_event: told about every event as it is written (e.g. ``LiveView().write``).
+        on_event: told about every event as it is written (e.g. ``LiveView().write``), and
+            about two kinds that are not logged: ``"projection"`` (``calls``, ``text``) before
+            the start, and ``"progress"`` (``calls``, ``total_tokens``, ``cost_usd`` so far,
+            ``purpose``) each time a call returns.
         preflight: on a fresh start, send one tiny request to each engine before anything
             else, so a wrong model name or server fails at once (the command line does; default
             off in Python). Counted in usage as "other".
@@ -199,6 +202,14 @@ class RunLoop(ABC):
                 try:
                     self._before_start(run)
                     results = self.execute(run)
+                except RunStopped as stopped:
+                    if stopped.status != "budget" or "Raise the budget" in str(stopped):
+                        raise
+                    raise RunStopped(
+                        f"{stopped}. Raise the budget (--max-cost / --max-tokens) to go on",
+                        status="budget",
+                        run_dir=run.path,
+                    ) from None
                 except Exception as error:
                     refused = calls.find_budget_error(error)
                     if refused is None:
@@ -369,9 +380,6 @@ class _Progress:
     and cost so far. Not written to the log: it only keeps the view moving between steps."""
 
     def __init__(self, observer: EventObserver, usage: Mapping[str, Any]) -> None:
-        from wordgrad.engine.usage import price_for
-
-        self._price_for = price_for
         self.observer = observer
         self.calls = int(usage.get("calls", 0))
         self.tokens = int(usage.get("total_tokens", 0))
@@ -382,19 +390,10 @@ class _Progress:
         pass
 
     def after(self, call: calls.Call) -> None:
-        response = call.response
-        tokens = cost = 0.0
-        if response is not None and not response.cached:
-            tokens = response.usage.prompt_tokens + response.usage.completion_tokens
-            price = self._price_for(call.engine, call.model)
-            if price is not None:
-                cost = (
-                    response.usage.prompt_tokens * price.prompt_per_million
-                    + response.usage.completion_tokens * price.completion_per_million
-                ) / 1_000_000
+        tokens, cost = calls.spending(call)
         with self._lock:
             self.calls += 1
-            self.tokens += int(tokens)
+            self.tokens += tokens
             self.cost += cost
             fields = {"calls": self.calls, "total_tokens": self.tokens, "cost_usd": self.cost}
         with contextlib.suppress(Exception):  # a view must never break a run

@@ -31,7 +31,7 @@ import os
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import wordgrad as tg
 from wordgrad.engine.base import EngineLM
@@ -93,6 +93,8 @@ class PromptOptimizationConfig:
             input and the expected output.
         pattern: the regular expression of ``metric="regex"``.
         rubric: what the judge of ``metric="judge"`` grades by.
+        program: set by :class:`PromptOptimization` when given a program of your own
+            (``module:class``; its variables are what is optimized).
         gradient_memory / momentum_window: TGD's options.
         reply_tokens: cap answers and feedback at this many tokens (``None``: the engines'
             defaults), which keeps a small local model from rambling; the optimizer's rewrites
@@ -120,6 +122,7 @@ class PromptOptimizationConfig:
     target_field: str = "answer"
     pattern: str | None = None
     rubric: str | None = None
+    program: str | None = None
     gradient_memory: int = 0
     momentum_window: int = 0
     reply_tokens: int | None = None
@@ -135,6 +138,33 @@ class PromptOptimizationConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+class Program(Protocol):
+    """What produces an output from an input: ``program(x)`` returns the output Variable, and
+    ``program.parameters()`` lists the variables to optimize. A :class:`~wordgrad.BlackboxLLM`
+    with a trainable system prompt is one; so is a :class:`~wordgrad.autograd.Module` of your
+    own that calls several models, or plain Python between them."""
+
+    def __call__(self, x: tg.Variable) -> tg.Variable: ...
+
+    def parameters(self) -> list[tg.Variable]: ...
+
+
+def _program_parameters(program: Program) -> list[tg.Variable]:
+    parameters = [p for p in program.parameters() if p.requires_grad]
+    if not parameters:
+        raise ConfigurationError(
+            f"{type(program).__name__}.parameters() lists no trainable Variable; create the "
+            "variables to optimize with requires_grad=True and return them from parameters()"
+        )
+    roles = [p.role_description for p in parameters]
+    if len(set(roles)) != len(roles):
+        raise ConfigurationError(
+            f"the program's variables need distinct role descriptions (they name them in the "
+            f"log and in result.json); got {roles}"
+        )
+    return parameters
 
 
 @dataclass
@@ -170,6 +200,7 @@ class PromptOptimization(RunLoop):
         run_dir: str | os.PathLike[str],
         *,
         task: Task | None = None,
+        program: Program | None = None,
         **options: Any,
     ) -> None:
         if task is not None:  # one's own task in code: the config records what identifies it
@@ -178,9 +209,19 @@ class PromptOptimization(RunLoop):
                 task=task.name,
                 metric=config.metric if config.metric != "default" else task.metric.name,
             )
+        if program is not None:
+            parameters = _program_parameters(program)
+            config = dataclasses.replace(
+                config,
+                program=f"{type(program).__module__}:{type(program).__qualname__}",
+                starting_prompt=None,
+            )
+            self.starting_values = [p.text for p in parameters]
         super().__init__(config, run_dir, **options)
         self.config = config
         self.task = task
+        self.program = program
+        self._loaded: _Data | None = None
 
     def own_task(self) -> Task | None:
         """One's own task: given in code, read from files, or registered by name."""
@@ -203,6 +244,12 @@ class PromptOptimization(RunLoop):
         return get_registered_task(c.task)
 
     def _data(self, judge_engine: EngineLM) -> _Data:
+        """The splits, scorer and starting prompt (read once per loop)."""
+        if self._loaded is None:
+            self._loaded = self._read_data(judge_engine)
+        return self._loaded
+
+    def _read_data(self, judge_engine: EngineLM) -> _Data:
         c = self.config
         own = self.own_task()
         if own is not None:
@@ -210,7 +257,7 @@ class PromptOptimization(RunLoop):
             if isinstance(metric, LLMJudge) and metric.engine is None:
                 metric = metric.with_engine(judge_engine)
             starting = c.starting_prompt or own.prompt
-            if not starting:
+            if not starting and self.program is None:
                 raise ConfigurationError(
                     f"task {own.name!r} has no starting prompt; give one with --prompt "
                     "(or starting_prompt=...)"
@@ -237,7 +284,7 @@ class PromptOptimization(RunLoop):
         )
         describe = getattr(train, "get_task_description", None)
         starting = c.starting_prompt or (describe() if describe else "")
-        if not starting:
+        if not starting and self.program is None:
             raise ValueError(f"task {c.task!r} has no default prompt; give starting_prompt")
         return _Data(
             _first(train, c.train_size),
@@ -251,10 +298,20 @@ class PromptOptimization(RunLoop):
         c = self.config
         forward, backward = self.engines()
         data = self._data(backward)
-        prompt = tg.Variable(data.starting_prompt, requires_grad=True, role_description=PROMPT_ROLE)
-        model = tg.BlackboxLLM(forward, prompt)
+        model: Program
+        if self.program is not None:
+            model = self.program
+            parameters = _program_parameters(model)
+            for parameter, value in zip(parameters, self.starting_values):
+                parameter.set_value(value)  # a program reused after a run starts as it was
+        else:
+            prompt = tg.Variable(
+                data.starting_prompt, requires_grad=True, role_description=PROMPT_ROLE
+            )
+            model = tg.BlackboxLLM(forward, prompt)
+            parameters = [prompt]
         optimizer = tg.TGD(
-            [prompt],
+            parameters,
             engine=self.optimizer_engine(backward),
             gradient_memory=c.gradient_memory,
             momentum_window=c.momentum_window,
@@ -265,20 +322,20 @@ class PromptOptimization(RunLoop):
             state.val_initial = self.evaluate_split(run, model, data, "val", "initial", 0)
             state.val_current = list(state.val_initial)
             state.test_initial = self.evaluate_split(run, model, data, "test", "initial", 0)
-            run.commit(0, state.to_json(prompt, optimizer))
+            run.commit(0, state.to_json(parameters, optimizer))
         else:
-            state = _LoopState.from_json(run.checkpoint, prompt, optimizer, c, len(data.train))
+            state = _LoopState.from_json(run.checkpoint, parameters, optimizer, c, len(data.train))
 
-        trainer = _Trainer(self, run, model, prompt, optimizer, data, backward)
+        trainer = _Trainer(self, run, model, parameters, optimizer, data, backward)
         while (batch := state.next_batch(c, len(data.train))) is not None:
             run.check_budget(state.step)
             trainer.step(state, batch)
-            run.commit(state.step, state.to_json(prompt, optimizer))
+            run.commit(state.step, state.to_json(parameters, optimizer))
 
-        return self._finish(run, model, prompt, data, state)
+        return self._finish(run, model, parameters, data, state)
 
     def evaluate_split(
-        self, run: Run, model: tg.BlackboxLLM, data: _Data, split: str, label: str, step: int
+        self, run: Run, model: Program, data: _Data, split: str, label: str, step: int
     ) -> list[float]:
         """Score ``model`` on a split; records an ``evaluation`` event; [] for an empty split."""
         examples = {"train": data.train, "val": data.val, "test": data.test}[split]
@@ -306,7 +363,12 @@ class PromptOptimization(RunLoop):
         return scores
 
     def saved_variables(self, results: Mapping[str, Any]) -> dict[str, dict[str, str]]:
-        return {SYSTEM_PROMPT: {"value": str(results["final_prompt"]), "role": PROMPT_ROLE}}
+        if self.program is None:
+            return {SYSTEM_PROMPT: {"value": str(results["final_prompt"]), "role": PROMPT_ROLE}}
+        return {
+            role: {"value": str(value), "role": role}
+            for role, value in results["final_values"].items()
+        }
 
     def projection(self) -> Projection | None:
         """Calls and tokens the run is expected to send, from the split sizes and settings."""
@@ -345,8 +407,8 @@ class PromptOptimization(RunLoop):
     def _finish(
         self,
         run: Run,
-        model: tg.BlackboxLLM,
-        prompt: tg.Variable,
+        model: Program,
+        parameters: list[tg.Variable],
         data: _Data,
         state: _LoopState,
     ) -> dict[str, Any]:
@@ -358,8 +420,11 @@ class PromptOptimization(RunLoop):
             "kind": self.kind,
             "task": c.task,
             "steps": state.step,
-            "initial_prompt": data.starting_prompt,
-            "final_prompt": prompt.text,
+            "initial_prompt": data.starting_prompt
+            if self.program is None
+            else self.starting_values[0],
+            "final_prompt": parameters[0].text,
+            "final_values": {p.role_description: p.text for p in parameters},
             "val": paired_summary(state.val_initial, state.val_current, name="validation"),
             "comparisons": ["val"],
         }
@@ -403,10 +468,11 @@ class _LoopState:
             self.epoch, self.batch_in_epoch, self.batches = self.epoch + 1, 0, None
         return None
 
-    def to_json(self, prompt: tg.Variable, optimizer: tg.TGD) -> dict[str, Any]:
+    def to_json(self, parameters: list[tg.Variable], optimizer: tg.TGD) -> dict[str, Any]:
         version, internal, gauss = self.epoch_rng_state or self.rng.getstate()
         return {
-            "prompt": prompt.text,
+            "prompt": parameters[0].text,
+            "values": [p.text for p in parameters],
             "optimizer": optimizer.state_dict(),
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
@@ -421,13 +487,14 @@ class _LoopState:
     def from_json(
         cls,
         saved: Mapping[str, Any],
-        prompt: tg.Variable,
+        parameters: list[tg.Variable],
         optimizer: tg.TGD,
         config: PromptOptimizationConfig,
         train_size: int,
     ) -> _LoopState:
-        """The state saved by :meth:`to_json`; also restores the prompt and the optimizer."""
-        prompt.set_value(saved["prompt"])
+        """The state saved by :meth:`to_json`; also restores the variables and the optimizer."""
+        for parameter, value in zip(parameters, saved.get("values") or [saved["prompt"]]):
+            parameter.set_value(value)
         optimizer.load_state_dict(saved["optimizer"])
         version, internal, gauss = saved["epoch_rng_state"]
         rng = random.Random()
@@ -461,23 +528,27 @@ class _Trainer:
         self,
         loop: PromptOptimization,
         run: Run,
-        model: tg.BlackboxLLM,
-        prompt: tg.Variable,
+        model: Program,
+        parameters: list[tg.Variable],
         optimizer: tg.TGD,
         data: _Data,
         backward_engine: EngineLM,
     ) -> None:
-        self.loop, self.run, self.model, self.prompt = loop, run, model, prompt
+        self.loop, self.run, self.model, self.parameters = loop, run, model, parameters
         self.optimizer, self.data, self.backward_engine = optimizer, data, backward_engine
 
     def step(self, state: _LoopState, indices: list[int]) -> None:
-        """Step ``state.step + 1`` on the training examples at ``indices``; updates ``state``."""
+        """Step ``state.step + 1`` on the training examples at ``indices``; updates ``state``.
+
+        All variables are updated together and kept or reverted together (validation scores
+        the program as a whole); each gets its own ``step`` event.
+        """
         step = state.step + 1
         with self.loop.reporter.task(f"step {step} (answer, feedback, update)", 3) as advance:
-            old_value, feedback, parse_errors = self._update(step, state.epoch, indices, advance)
-        new_value = self.prompt.text
+            old_values, feedback, parse_errors = self._update(step, state.epoch, indices, advance)
+        new_values = [p.text for p in self.parameters]
         decision, val_before, val_after = "unchanged", _mean(state.val_current), None
-        if new_value != old_value:
+        if new_values != old_values:
             decision = "kept"
             if self.loop.config.validation and self.data.val:
                 scores_after = self.loop.evaluate_split(
@@ -485,32 +556,34 @@ class _Trainer:
                 )
                 val_after = _mean(scores_after)
                 if val_before is not None and val_after is not None and val_after < val_before:
-                    self.prompt.set_value(old_value)
+                    for parameter, old in zip(self.parameters, old_values):
+                        parameter.set_value(old)
                     decision = "reverted"
                 else:
                     state.val_current = scores_after
-        self.run.emit(
-            "step",
-            step,
-            epoch=state.epoch,
-            parameter=self.prompt.role_description,
-            old_value=old_value,
-            new_value=new_value,
-            feedback=feedback,
-            decision=decision,
-            val_before=val_before,
-            val_after=val_after,
-            parse_errors=parse_errors,
-        )
+        for parameter, old, new in zip(self.parameters, old_values, new_values):
+            self.run.emit(
+                "step",
+                step,
+                epoch=state.epoch,
+                parameter=parameter.role_description,
+                old_value=old,
+                new_value=new,
+                feedback=feedback[parameter.role_description],
+                decision=decision if old != new or decision == "reverted" else "unchanged",
+                val_before=val_before,
+                val_after=val_after,
+                parse_errors=parse_errors,
+            )
         shown = "" if val_after is None else f", validation {val_before:.3f} -> {val_after:.3f}"
         self.loop.reporter.message(f"step {step}: update {decision}{shown}")
         state.step, state.batch_in_epoch = step, state.batch_in_epoch + 1
 
     def _update(
         self, step: int, epoch: int, indices: list[int], advance: Advance
-    ) -> tuple[str, list[str], list[str]]:
-        """Forward, loss, backward and the optimizer's update; returns the value it replaced,
-        the feedback the prompt received, and the optimizer's parse errors."""
+    ) -> tuple[list[str], dict[str, list[str]], list[str]]:
+        """Forward, loss, backward and the optimizer's update; returns the values it replaced,
+        the feedback each variable received, and the optimizer's parse errors."""
         self.optimizer.zero_grad()
         predictions, losses = [], []
         examples = [self.data.train[i] for i in indices]
@@ -536,18 +609,22 @@ class _Trainer:
         total = tg.sum(losses)
         self.run.write_graph(step, total.to_dot())
         total.backward(self.backward_engine)
-        feedback = [g.text for g in self.prompt.gradients]
+        feedback = {p.role_description: [g.text for g in p.gradients] for p in self.parameters}
         self.run.emit(
             "backward",
             step,
-            feedback=[{"parameter": self.prompt.role_description, "text": t} for t in feedback],
+            feedback=[
+                {"parameter": role, "text": text}
+                for role, texts in feedback.items()
+                for text in texts
+            ],
         )
         advance()
-        old_value = self.prompt.text
+        old_values = [p.text for p in self.parameters]
         errors_before = len(self.optimizer.parse_errors)
         self.optimizer.step()
         advance()
-        return old_value, feedback, [str(e) for e in self.optimizer.parse_errors[errors_before:]]
+        return old_values, feedback, [str(e) for e in self.optimizer.parse_errors[errors_before:]]
 
 
 def _mean(scores: Sequence[float]) -> float | None:
