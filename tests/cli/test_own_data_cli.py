@@ -16,7 +16,7 @@ from wordgrad.train.events import RunEnd, read_events
 from wordgrad.train.requests import read_requests
 from wordgrad.train.results import load_result
 
-from ..tasks.sums_plugin import IMPROVED, RECORDS
+from ..tasks.sums import IMPROVED, RECORDS
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = "tests.tasks.sums_plugin"

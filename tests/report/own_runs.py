@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.tasks.sums_plugin import RECORDS, script
+from tests.tasks.sums import RECORDS, script
 from tests.train.objective_fixtures import distance_measure, instances
 from tests.train.objective_fixtures import engine as distance_engine
 from wordgrad.engine.scripted import ScriptedEngine

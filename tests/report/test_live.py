@@ -97,7 +97,7 @@ def test_tailing_waits_for_the_log_and_can_be_stopped(tmp_path: Path) -> None:
 def test_the_view_moves_during_evaluations_with_calls_time_and_budget(tmp_path: Path) -> None:
     """Snapshots taken inside the model's calls: before any step has committed, the view
     already counts calls, says what is being evaluated, and shows spending against the budget."""
-    from tests.tasks.sums_plugin import RECORDS, script
+    from tests.tasks.sums import RECORDS, script
     from wordgrad.engine.scripted import ScriptedEngine
     from wordgrad.llm import Request
     from wordgrad.tasks.user import make_task

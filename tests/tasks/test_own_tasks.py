@@ -135,6 +135,9 @@ def test_bad_files_and_missing_fields_say_where_and_how_to_fix(tmp_path: Path) -
 
 
 def test_tasks_register_by_name_and_by_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    import wordgrad.tasks.user as user
+
+    monkeypatch.setattr(user, "_registry", {})  # what this test registers stays in it
     records = [{"question": "q1", "answer": "a1"}, {"question": "q2", "answer": "a2"}]
     register_task("mine_for_test", lambda: make_task(records, records[:1], prompt="Do it."))
     task = get_registered_task("mine_for_test")
@@ -146,8 +149,6 @@ def test_tasks_register_by_name_and_by_entry_point(monkeypatch: pytest.MonkeyPat
         get_registered_task("broken_for_test")
 
     from importlib import metadata
-
-    import wordgrad.tasks.user as user
 
     point = metadata.EntryPoint(
         "from_entry_point", "tests.tasks.test_own_tasks:entry_task", user.ENTRY_POINT_GROUP

@@ -25,7 +25,7 @@ from wordgrad.train.requests import read_requests
 from wordgrad.train.results import load_result
 from wordgrad.train.runs import Budget, RunStopped
 
-from ..tasks.sums_plugin import IMPROVED, RECORDS, script
+from ..tasks.sums import IMPROVED, RECORDS, script
 
 
 def ends_with_answer(prediction: str, example: Example) -> tuple[float, str]:
@@ -121,7 +121,13 @@ def test_the_budget_is_checked_before_every_call_the_first_evaluation_included(
         spent += record["prompt_tokens"] + record["completion_tokens"]
 
 
-def test_a_cost_budget_with_a_model_of_unknown_price_is_refused(tmp_path: Path) -> None:
+def test_a_cost_budget_with_a_model_of_unknown_price_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wordgrad.engine import usage
+
+    monkeypatch.setattr(usage, "PRICES", dict(usage.PRICES))  # set_price below stays here
+
     class Paid(ScriptedEngine):
         provider = "openai"  # a paid provider: its models need a price
 
