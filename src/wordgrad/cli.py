@@ -743,6 +743,7 @@ def report(
 
 
 import wordgrad.cli_code  # noqa: E402, F401  (registers `wordgrad optimize code`)
+import wordgrad.cli_molecule  # noqa: E402, F401  (registers `wordgrad optimize molecule`)
 
 
 def describe_error(error: BaseException) -> tuple[str, int]:

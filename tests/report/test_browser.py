@@ -11,6 +11,8 @@ Regenerate it with::
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,79 @@ def test_own_data_report_and_comparison_fit_1280_pixels(tmp_path: Path) -> None:
     assert len(report_rows) == 2 and all(r["height"] > 10 for r in report_rows)
     # 2 validation and 4 test examples: A never ends with "Answer:", B always does
     assert len(comparison_rows) == 6 and all(r["width"] > 300 for r in comparison_rows)
+
+
+# --------------------------------------------------------------------------- molecules
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "molecule_optimization.py"
+
+MOLECULES = """JSON.stringify((() => {
+  const box = (e) => {
+    const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+    return {width: r.width, height: r.height,
+            shown: s.display !== "none" && s.visibility !== "hidden" && r.width > 0 && r.height > 0};
+  };
+  const all = (selector) => Array.from(document.querySelectorAll(selector)).map(box);
+  return {
+    plots: all("#molecules svg.mol-plot"),
+    plotPoints: document.querySelectorAll("#molecules svg.mol-plot .point").length,
+    referenceLines: document.querySelectorAll("#molecules svg.mol-plot line.reference").length,
+    drawings: all("#molecules .mol-card:not(.reference) svg.mol-svg"),
+    invalid: all("#molecules .mol-card.invalid"),
+    references: all("#molecules .mol-card.reference svg.mol-svg"),
+    standing: document.querySelector("#molecules .mol-standing")?.textContent || "",
+    pageWidth: document.documentElement.scrollWidth,
+  };
+})())"""
+
+
+def test_molecule_report_in_chromium(tmp_path: Path) -> None:
+    """The example's run against DRD2 (real RDKit and Vina, a scripted chemist): its run
+    directory holds the trajectory, and its report shows both plots and every drawing."""
+    pytest.importorskip("vina")
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium is not at {CHROMIUM}; run scripts/install-system-deps.sh")
+    run_dir = tmp_path / "drd2"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLE),
+            "--run-dir",
+            str(run_dir),
+            "--iterations",
+            "3",
+            "--reference",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads((run_dir / "results.json").read_text())
+    trajectory = results["instances"][0]["trajectory"]
+    assert [point["valid"] for point in trajectory] == [True, True, False, True]
+    assert all(p["vina_score"] < 0 for p in trajectory if p["valid"])  # docked for real
+    assert results["references"][0]["vina_score"] < 0
+    report = run_dir / "report.html"
+    assert report.is_file() and str(report) in done.stdout
+
+    with Chromium(tmp_path / "profile", tmp_path / "chromium.log") as browser:
+        browser.open_page(width=1280)
+        browser.navigate(report.resolve().as_uri())
+        page = json.loads(browser.evaluate(MOLECULES))
+        screenshot = browser.screenshot(tmp_path / "molecules.png")
+        errors = browser.console_errors()
+
+    print(f"\nscreenshot: {screenshot}\nreport: {report}")
+    assert errors == []
+    assert len(page["plots"]) == 2 and all(p["shown"] and p["width"] > 250 for p in page["plots"])
+    assert page["plotPoints"] == 2 * len(trajectory)  # affinity and QED, every iteration
+    assert page["referenceLines"] == 2  # the known binder on both plots
+    assert len(page["drawings"]) == 3 and all(
+        d["shown"] and d["height"] > 60 for d in page["drawings"]
+    )
+    assert len(page["invalid"]) == 1 and page["invalid"][0]["shown"]
+    assert len(page["references"]) == 1 and page["references"][0]["shown"]
+    assert "Best docking score" in page["standing"]
+    assert page["pageWidth"] <= 1280  # fits the window

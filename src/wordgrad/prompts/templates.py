@@ -362,3 +362,54 @@ TEMPLATES["task.rubric_default"] = """\
 The prediction gives the same final answer as the expected answer, and its reasoning is sound."""
 
 TEMPLATES.update(CODE_TEMPLATES)
+
+# ---------------------------------------------------------------------------- molecules
+
+# The task a molecule is optimized for, shown to the critic (wordgrad.train.molecule_optimization).
+TEMPLATES["molecule.context"] = """\
+Design a small-molecule drug candidate, written as one SMILES string, that binds the protein \
+target {target} (a DOCKSTRING benchmark target) while staying drug-like. Binding is measured by \
+the AutoDock Vina docking score in kcal/mol: more negative means stronger predicted binding. \
+Drug-likeness is measured by QED, from 0 to 1: higher means more drug-like. Improve both; do not \
+trade away drug-likeness for binding.{objectives}"""
+
+# Extra goals the user gives, appended to the context.
+TEMPLATES["molecule.objectives"] = "\nAlso: {objectives}"
+
+# The role of the variable being optimized.
+TEMPLATES["molecule.role"] = "SMILES string of a candidate drug molecule"
+
+# The rule every new molecule must obey (a TGD constraint).
+TEMPLATES["molecule.constraint"] = """\
+The new value must be exactly one valid SMILES string of one molecule, with nothing else: no \
+name, no explanation, no spaces."""
+
+# The critic's instruction for molecules (replaces objective.critic_instruction).
+TEMPLATES["molecule.critic_instruction"] = """\
+Review the molecule below as a medicinal chemist, in the light of its measured docking score \
+and drug-likeness. Name the structural features that most likely limit binding to the target \
+or hurt drug-likeness, and suggest concrete chemical modifications (groups to add, remove or \
+replace, rings to change) that should improve both. Be brief."""
+
+# What measuring a molecule reports, shown to the critic and kept in the run log (numbers come
+# formatted: QED to 3 decimals, weight and surface area to 1, logP to 2).
+TEMPLATES["molecule.measured"] = """\
+Measured by RDKit and AutoDock Vina for {smiles}:
+{docking}
+QED drug-likeness: {qed} (0 to 1, higher is more drug-like)
+molecular weight {molecular_weight} g/mol, logP {logp}, H-bond donors {h_bond_donors}, \
+H-bond acceptors {h_bond_acceptors}, rotatable bonds {rotatable_bonds}, polar surface area \
+{tpsa} A^2, heavy atoms {heavy_atoms}, Lipinski rule-of-five violations {lipinski_violations}"""
+
+TEMPLATES["molecule.docked"] = """\
+Vina docking score against {target}: {score} kcal/mol (more negative binds more strongly)"""
+
+TEMPLATES["molecule.not_docked"] = """\
+Vina docking score against {target}: not measured, because {reason}"""
+
+TEMPLATES["molecule.docking_off"] = "Vina docking score: not measured (docking is turned off)"
+
+# An invalid SMILES: no measurement at all, only why.
+TEMPLATES["molecule.invalid"] = """\
+RDKit cannot read "{smiles}" as a molecule, so nothing was measured. RDKit says: {reason}
+Write one valid SMILES string (balanced brackets, closed rings, atoms with possible valences)."""

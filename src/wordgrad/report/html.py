@@ -34,6 +34,7 @@ from wordgrad.report.model import (
     ValidationChange,
     summarize,
 )
+from wordgrad.report.molecules import molecule_section
 from wordgrad.report.plot import accuracy_plot
 from wordgrad.train.events import (
     Error,
@@ -111,6 +112,7 @@ def _build_report(run_path: Path) -> str:
         _header(title, summary),
         _log_notice(skipped, [e for e in log.events if isinstance(e, Repair)]),
         _cards(summary),
+        molecule_section(run_path),
         _accuracy_section(summary),
         _steps_section(summary),
         code_section(run_path),
