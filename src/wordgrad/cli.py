@@ -37,6 +37,7 @@ from wordgrad.errors import WordgradError
 from wordgrad.report import write_report
 from wordgrad.report.live import LiveView
 from wordgrad.train.evaluate import accuracy_summary, evaluate, format_accuracy, format_results
+from wordgrad.train.loop import RunLoop
 from wordgrad.train.progress import ConsoleReporter, reporter
 from wordgrad.train.prompt_optimization import PromptOptimization, PromptOptimizationConfig
 from wordgrad.train.runs import Budget, RunConfigError, RunDir, RunStopped
@@ -117,7 +118,7 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _execute(loop: PromptOptimization | SolutionOptimization, quiet: bool) -> None:
+def _execute(loop: RunLoop, quiet: bool) -> None:
     """Run a loop, print its results, and turn stops and errors into messages and exit codes.
 
     On a terminal the run is shown live (step, accuracy so far, tokens and cost so far).
@@ -356,6 +357,8 @@ def main(argv: list[str] | None = None) -> Any:
     """The console entry point (``wordgrad``)."""
     return app(args=argv, prog_name="wordgrad")
 
+
+from wordgrad import cli_plan  # noqa: E402, F401  (registers `wordgrad optimize plan`)
 
 if __name__ == "__main__":
     main()
