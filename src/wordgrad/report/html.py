@@ -25,6 +25,7 @@ import wordgrad
 from wordgrad.graph_render import dot_available, render_graph_svg
 from wordgrad.report.diff import change_counts, diff_html
 from wordgrad.report.model import RunSummary, StepRecord, UsageRow, summarize
+from wordgrad.report.plans import plan_section
 from wordgrad.report.plot import accuracy_plot
 from wordgrad.train.events import Error, Question, Step, read_events, redact
 
@@ -59,12 +60,14 @@ def write_report(
 def build_report(run_dir: str | os.PathLike[str]) -> str:
     """The report of the run in ``run_dir`` as HTML text."""
     run_path = Path(run_dir)
-    summary = summarize(read_events(run_path))
+    events = list(read_events(run_path))
+    summary = summarize(events)
     title = f"wordgrad report: {run_path.resolve().name}"
     sections = [
         _header(title, summary),
         _cards(summary),
         _accuracy_section(summary),
+        plan_section(events),
         _steps_section(summary),
         _variables_section(summary),
         _usage_section(summary),
