@@ -343,7 +343,11 @@ def _build(settings: CaseSettings, directory: Path) -> PlanCase:
         }
         h = settings.voxel_mm
         pln.prop_dose_calc = {"dose_grid": {"resolution": {"x": h, "y": h, "z": h}}}
-        pln.prop_opt = {"solver": "scipy", "max_iter": settings.max_iter}
+        pln.prop_opt = {
+            "problem": "nonlin_fluence",
+            "solver": "scipy",
+            "max_iter": settings.max_iter,
+        }
         path = directory / f"{cache_key(settings)}.pkl"
         seconds = 0.0
         stf = dij = None

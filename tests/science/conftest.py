@@ -1,0 +1,23 @@
+"""A coarse case shared by the radiotherapy tests: 10 mm voxels and 3 beams, so pyRadPlan's dose
+calculation takes a few seconds; its dose-influence matrix is cached for the whole session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+COARSE = {"case": "prostate-phantom", "voxel_mm": 10.0, "beams": 3, "max_iter": 200}
+
+
+@pytest.fixture(scope="session")
+def rt_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("radiotherapy-cache")
+
+
+@pytest.fixture(scope="session")
+def coarse_case(rt_cache: Path):  # type: ignore[no-untyped-def]
+    pytest.importorskip("pyRadPlan", reason="needs pip install 'wordgrad[radiotherapy]'")
+    from wordgrad.science.radiotherapy import CaseSettings, load_case
+
+    return load_case(CaseSettings(**COARSE), rt_cache)
