@@ -12,7 +12,10 @@ COARSE = {"case": "prostate-phantom", "voxel_mm": 10.0, "beams": 3, "max_iter": 
 
 @pytest.fixture(scope="session")
 def rt_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("radiotherapy-cache")
+    """One directory per test session (the plan-loop tests in tests/train use it too)."""
+    path = tmp_path_factory.getbasetemp() / "radiotherapy-cache"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="session")

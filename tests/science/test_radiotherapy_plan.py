@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from wordgrad.errors import InvalidInputError
 from wordgrad.science.radiotherapy import CaseSettings, evaluate_plan, load_case
 from wordgrad.science.radiotherapy.case import _LOADED, cache_key
 
@@ -70,7 +71,7 @@ def test_cache_key_depends_on_what_the_matrix_depends_on() -> None:
 
 
 def test_bad_settings_are_refused() -> None:
-    with pytest.raises(Exception, match="unknown case 'liver'"):
+    with pytest.raises(InvalidInputError, match="unknown case 'liver'"):
         CaseSettings(case="liver")
-    with pytest.raises(Exception, match="beams"):
+    with pytest.raises(InvalidInputError, match="beams"):
         CaseSettings(beams=0)

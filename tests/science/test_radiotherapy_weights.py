@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from wordgrad.errors import InvalidInputError
 from wordgrad.science.radiotherapy.goals import Goal, parse_goals, prostate_goals
 from wordgrad.science.radiotherapy.weights import WeightsError, format_weights, parse_weights
 
@@ -57,9 +58,9 @@ def test_goals_text_round_trips_and_checks_structures() -> None:
         Goal("rectum", "V60Gy", "<=", 35.0),
         Goal("bladder", "mean", "<=", 30.0),
     ]
-    with pytest.raises(Exception, match="does not have"):
+    with pytest.raises(InvalidInputError, match="does not have"):
         parse_goals("femur D5 <= 40 Gy", STRUCTURES)
-    with pytest.raises(Exception, match="is not a goal"):
+    with pytest.raises(InvalidInputError, match="is not a goal"):
         parse_goals("keep the rectum low", STRUCTURES)
 
 

@@ -168,9 +168,10 @@ class PlanCase:
 
 @contextlib.contextmanager
 def quiet_pyradplan() -> Iterator[None]:
-    """Run pyRadPlan without its console progress bars and without its import-time and
-    deprecation warnings (it warns about its own dependencies' APIs; nothing a user can act
-    on). Callers hold a case lock, so the warning filters are not raced by another plan."""
+    """Run pyRadPlan without its console progress bars, its import-time and deprecation
+    warnings (about its own dependencies' APIs) and its log notices below ERROR (which defaults
+    it chose, such as the planning problem): nothing a user of wordgrad can act on. Callers
+    hold a case lock, so the warning filters are not raced by another plan."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
@@ -185,10 +186,14 @@ def quiet_pyradplan() -> Iterator[None]:
             ) from error
         previous = ProgressReporter.console_progress
         ProgressReporter.console_progress = False
+        library_log = logging.getLogger("pyRadPlan")
+        level = library_log.level
+        library_log.setLevel(logging.ERROR)
         try:
             yield
         finally:
             ProgressReporter.console_progress = previous
+            library_log.setLevel(level)
 
 
 def pyradplan_version() -> str:
@@ -340,11 +345,14 @@ def _build(settings: CaseSettings, directory: Path) -> PlanCase:
             "gantry_angles": [float(a) for a in np.linspace(0, 360, n, endpoint=False)],
             "couch_angles": [0.0] * n,
             "bixel_width": settings.bixel_width,
+            "generator": "photonIMRT",
         }
         h = settings.voxel_mm
-        pln.prop_dose_calc = {"dose_grid": {"resolution": {"x": h, "y": h, "z": h}}}
+        pln.prop_dose_calc = {
+            "engine": "SVDPB",
+            "dose_grid": {"resolution": {"x": h, "y": h, "z": h}},
+        }
         pln.prop_opt = {
-            "problem": "nonlin_fluence",
             "solver": "scipy",
             "max_iter": settings.max_iter,
         }

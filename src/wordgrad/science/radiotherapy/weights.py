@@ -31,6 +31,12 @@ _LINE = re.compile(
 )
 
 
+_ANY_VALUE = re.compile(
+    r"^[\s\-*•>#]*[\"'`]?(?P<name>[A-Za-z][\w\- ]*?)[\"'`]?\s*(?:weight)?\s*[:=]\s*(?P<value>.+)$"
+)
+"""A ``name: value`` line whose value is not a number (kept only for known structures)."""
+
+
 class WeightsError(WordgradError, ValueError):
     """A weights text that cannot be used; the message says why and what is expected."""
 
@@ -65,6 +71,10 @@ def parse_weights(text: str, structures: Sequence[str]) -> dict[str, float]:
             match = _LINE.match(line.strip())
             if match:
                 found.append((match["name"].strip(), match["number"]))
+                continue
+            other = _ANY_VALUE.match(line.strip())
+            if other and other["name"].strip().lower() in known:
+                found.append((other["name"].strip(), other["value"].strip()))
     if not found:
         raise WeightsError(
             "no weights found in the text; write " + expected_format(list(structures))
