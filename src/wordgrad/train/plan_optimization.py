@@ -31,6 +31,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from wordgrad import prompts
 from wordgrad.errors import InvalidInputError
 from wordgrad.science.radiotherapy.case import CASE_INFO, CaseSettings, load_case
 from wordgrad.science.radiotherapy.goals import goals_text, parse_goals
@@ -43,11 +44,6 @@ from wordgrad.science.radiotherapy.weights import (
 )
 from wordgrad.train.instance_optimization import InstanceOptimization, InstanceOptimizationConfig
 from wordgrad.train.objective import Instance, Score, Trajectory
-
-WEIGHTS_ROLE = (
-    "objective weights (priorities) of a radiotherapy plan's fluence optimization, one "
-    "'structure: weight' line per structure"
-)
 
 
 @dataclass(frozen=True)
@@ -109,29 +105,21 @@ def plan_instance(config: PlanOptimizationConfig) -> Instance:
             raise InvalidInputError(f"the starting weights: {error}") from None
     else:
         start = format_weights(info.weights)
-    objectives = "\n".join(f"- {spec.text()}" for spec in info.objectives)
-    context = (
-        f"Case: {info.description}\n"
-        f"Prescription: {info.prescription_gy:g} Gy to the target, {settings.beams} photon "
-        "beams spread evenly around the patient.\n\n"
-        "The fluence optimizer minimizes a weighted sum of these objectives:\n"
-        f"{objectives}\n"
-        "The weights being tuned multiply the objectives of "
-        f"{', '.join(weighted)}; each counts relative to the others and to any fixed weight "
-        "above. Raising the target's weight improves target coverage and homogeneity at the "
-        "cost of organ doses; raising an organ's weight lowers its dose at the cost of "
-        "coverage. "
-        "After each change of the weights the fluence is optimized again and the plan is "
-        "measured.\n\n"
-        "Clinical goals, in order of priority as listed:\n"
-        + "\n".join(
+    context = prompts.render(
+        "plan.context",
+        description=info.description,
+        prescription=f"{info.prescription_gy:g}",
+        beams=str(settings.beams),
+        objectives="\n".join(f"- {spec.text()}" for spec in info.objectives),
+        weighted=", ".join(weighted),
+        goals="\n".join(
             f"- {goal.text()}" + (f" ({goal.source})" if goal.source else "") for goal in goals
-        )
+        ),
     )
     return Instance(
         id=settings.case,
         value=start,
-        role=WEIGHTS_ROLE,
+        role=prompts.render("plan.weights_role"),
         context=context,
         constraints=(expected_format(weighted),),
         data={
@@ -157,7 +145,7 @@ def plan_measure(instance: Instance, value: str) -> Score:
     except WeightsError as error:
         return Score(
             -float(len(goals) + 1),
-            feedback=f"No plan was computed: {error}",
+            feedback=prompts.render("plan.weights_unreadable", error=str(error)),
             details={"plan": None, "weights_error": str(error)},
         )
     evaluation = evaluate_plan(case, weights, goals)
