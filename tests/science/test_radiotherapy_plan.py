@@ -75,3 +75,23 @@ def test_bad_settings_are_refused() -> None:
         CaseSettings(case="liver")
     with pytest.raises(InvalidInputError, match="beams"):
         CaseSettings(beams=0)
+
+
+def test_tg119_loader_gives_pyradplans_phantom_and_plans_on_it(rt_cache: Path) -> None:
+    """pyRadPlan's own TG-119 phantom: its structures, the TG-119 goals, and a real plan."""
+    pytest.importorskip("pyRadPlan")
+    case = load_case(CaseSettings(case="tg119", voxel_mm=15.0, beams=3, max_iter=100), rt_cache)
+    assert case.structures == ["Core", "OuterTarget", "BODY"]
+    assert case.weighted_structures == ["OuterTarget", "Core"]
+    assert case.ct.resolution == {"x": 3.0, "y": 3.0, "z": 2.5}  # the phantom's own CT grid
+    assert 20 < case.volume_cc("Core") < 40 and 140 < case.volume_cc("OuterTarget") < 200
+    assert [goal.text() for goal in case.default_goals] == [
+        "OuterTarget D95 >= 50 Gy",
+        "OuterTarget D10 <= 55 Gy",
+        "Core D10 <= 25 Gy",
+    ]
+    plan = evaluate_plan(case, {"OuterTarget": 1000, "Core": 300})
+    assert {"D95", "D2", "mean", "V95%", "D10"} == set(plan.metrics["OuterTarget"])
+    assert {"mean", "D5", "D10"} == set(plan.metrics["Core"])
+    assert 30 < plan.metrics["OuterTarget"]["mean"] < 65  # near the 50 Gy prescription
+    assert plan.metrics["Core"]["mean"] < plan.metrics["OuterTarget"]["mean"]
