@@ -36,6 +36,11 @@ from wordgrad.train.progress import reporter
 from wordgrad.train.runs import Budget
 
 
+def _weights_lines(text: str) -> str:
+    """``"PTV: 100, bladder: 300"`` as one line per structure (a JSON object stays as it is)."""
+    return text if "{" in text else text.replace(",", "\n")
+
+
 @optimize_app.command("plan")
 def optimize_plan_command(
     case: Annotated[str, typer.Option(help="prostate-phantom or tg119.")] = "prostate-phantom",
@@ -82,7 +87,7 @@ def optimize_plan_command(
             voxel_mm=voxel_mm,
             beams=beams,
             goals=goals_file.read_text(encoding="utf-8") if goals_file else None,
-            weights=weights.replace(",", "\n") if weights else None,
+            weights=_weights_lines(weights) if weights else None,
             cache_dir=str(cache_dir) if cache_dir else None,
         )
         loop = PlanOptimization(

@@ -71,3 +71,4 @@ def test_goal_violation_is_relative_and_capped() -> None:
     assert d95.violation(66.5 - 6.65) == pytest.approx(0.1)
     assert v60.violation(45.0) == pytest.approx(0.10)
     assert d95.violation(-1000.0) == 1.0
+    assert d95.violation(float("nan")) == 1.0  # a structure with no voxels: missed

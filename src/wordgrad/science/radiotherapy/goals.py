@@ -18,6 +18,7 @@ Default goals, with their sources:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,8 +68,11 @@ class Goal:
     def violation(self, value: float) -> float:
         """How far ``value`` misses the goal, relative to its scale, capped at 1 (0: met).
 
-        Dose goals are relative to the limit; volume goals to 100 %.
+        Dose goals are relative to the limit; volume goals to 100 %. A value that is not a
+        number (a structure with no voxels on the grid) counts as missed entirely.
         """
+        if math.isnan(value):
+            return 1.0
         scale = 100.0 if self.unit == "%" else max(self.limit, 1e-9)
         miss = self.limit - value if self.comparison == ">=" else value - self.limit
         return min(max(miss / scale, 0.0), 1.0)

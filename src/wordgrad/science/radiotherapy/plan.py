@@ -19,7 +19,6 @@ scores between -0.05 and 0.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -31,7 +30,6 @@ from numpy.typing import NDArray
 
 from wordgrad.science.radiotherapy.case import PlanCase, quiet_pyradplan
 from wordgrad.science.radiotherapy.goals import Goal
-from wordgrad.science.radiotherapy.weights import format_weights
 
 SPARING_WEIGHT = 0.05
 DVH_POINTS = 81
@@ -251,7 +249,7 @@ def evaluate_plan(
         weights={name: float(weights[name]) for name in case.weighted_structures},
         metrics=metrics,
         goals=results,
-        score=float(score) if math.isfinite(score) else -1e3,
+        score=float(score),
         targets=targets,
         dvh_dose_gy=axis,
         dvh_volume_pct=curves,
@@ -259,8 +257,3 @@ def evaluate_plan(
         evaluation_s=time.perf_counter() - started,
         solver_iterations=int(iterations),
     )
-
-
-def weights_text(weights: Mapping[str, float]) -> str:
-    """The weights as the variable's text (see :func:`~.weights.format_weights`)."""
-    return format_weights(weights)
