@@ -361,4 +361,8 @@ def main(argv: list[str] | None = None) -> Any:
 from wordgrad import cli_plan  # noqa: E402, F401  (registers `wordgrad optimize plan`)
 
 if __name__ == "__main__":
-    main()
+    # Run as ``python -m wordgrad.cli``: commands registered by other modules (cli_plan) were
+    # added to the imported ``wordgrad.cli``, so run that module's app.
+    from wordgrad.cli import main as registered_main
+
+    registered_main()
