@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from wordgrad import calls
 from wordgrad.errors import NodeError
 from wordgrad.llm import Engine, Purpose, Request, Response
 
@@ -157,7 +158,9 @@ class Executor:
             shared = self._in_flight.get(key)
             if shared is None:
                 shared = self._in_flight[key] = Future()
-                send = functools.partial(self._send, engine, request, purpose, context, key, shared)
+                send = functools.partial(
+                    self._send, engine, request, purpose, context, key, shared, label
+                )
                 self._queue.append(send)
                 started = self._take_startable()
             else:
@@ -173,10 +176,12 @@ class Executor:
         context: contextvars.Context,
         key: tuple[int, str],
         shared: Future[Response],
+        label: str = "",
     ) -> None:
         """On a worker: one call through the engine's pipeline; every waiter gets its outcome."""
         try:
-            response = context.run(engine.send, request, purpose=purpose)
+            # calls.send: the budget check and the request log see every request here
+            response = context.run(calls.send, engine, request, purpose=purpose, label=label)
         except BaseException as error:
             outcome: tuple[bool, Any] = (False, error)
         else:

@@ -100,6 +100,7 @@ def test_a_budget_stops_before_a_step_and_says_how_to_continue(tmp_path: Path) -
     with pytest.raises(RunStopped, match="budget") as stopped:
         run(tmp_path, budget=Budget(max_tokens=1))
     assert stopped.value.status == "budget"
+    assert "Raise the budget (--max-cost / --max-tokens)" in str(stopped.value)
     ends = [e for e in read_events(tmp_path) if isinstance(e, RunEnd)]
     assert ends[-1].status == "budget"
 
@@ -138,3 +139,12 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_results(tmp_path: Path) -
     iterates = [e for e in read_events(tmp_path / "run") if isinstance(e, Iterate)]
     keys = [(e.instance, e.iteration) for e in iterates]
     assert len(keys) == len(set(keys)) == 12
+
+
+def test_a_step_that_would_not_fit_the_budget_is_not_started(tmp_path: Path) -> None:
+    reference = run(tmp_path / "reference")
+    per_step = reference["usage"]["total_tokens"] / 8  # 8 steps, all alike in size
+    with pytest.raises(RunStopped, match="Raise the budget") as stopped:
+        run(tmp_path / "run", budget=Budget(max_tokens=int(per_step * 2.5)), max_concurrency=1)
+    assert stopped.value.status == "budget"
+    assert 1 <= max(RunDir(tmp_path / "run").checkpoint_steps()) <= 3

@@ -198,7 +198,13 @@ def test_each_step_keeps_its_graph_and_observers_see_every_event(tmp_path: Path)
         on_event=observe,
     ).run()
 
-    assert seen == [e.type for e in read_events(tmp_path)]
+    # every logged event, in order, plus notifications that are not logged: the projection
+    # before the start and one "progress" per call returned
+    logged = [t for t in seen if t not in ("progress", "projection")]
+    assert logged == [e.type for e in read_events(tmp_path)]
+    assert seen[1] == "projection" and seen.count("progress") == len(models.forward.requests) + len(
+        models.backward.requests
+    )
     assert view.step == 2 and view.status == "completed"
     for step in (1, 2):
         dot = (tmp_path / "graphs" / f"step-{step:04d}.dot").read_text(encoding="utf-8")

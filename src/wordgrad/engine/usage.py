@@ -26,9 +26,29 @@ class Price:
     completion_per_million: float
 
 
-# List prices in USD per million tokens. Unlisted models cost 0 and are named in
-# `UsageMeter.unpriced`.
+PRICES_AS_OF = "2025-09-30"
+"""The date the providers' list prices below were checked (OpenAI, Anthropic and Google pricing
+pages; standard tier, prompts under 200k tokens, no batch or cache discounts)."""
+
+# List prices in USD per million tokens, as of PRICES_AS_OF. A name matches its longest listed
+# prefix ("claude-sonnet-4-5-20250929" -> "claude-sonnet-4"). Unlisted models cost 0 and are
+# named in `UsageMeter.unpriced`; a run with a cost budget refuses them (give a price with
+# set_price or --price).
 PRICES: dict[str, Price] = {
+    "gpt-5": Price(1.25, 10.00),
+    "gpt-5-mini": Price(0.25, 2.00),
+    "gpt-5-nano": Price(0.05, 0.40),
+    "o1": Price(15.00, 60.00),
+    "o1-mini": Price(1.10, 4.40),
+    "o3": Price(2.00, 8.00),
+    "o4-mini": Price(1.10, 4.40),
+    "claude-opus-4": Price(15.00, 75.00),
+    "claude-sonnet-4": Price(3.00, 15.00),
+    "claude-3-7-sonnet": Price(3.00, 15.00),
+    "claude-haiku-4-5": Price(1.00, 5.00),
+    "gemini-2.5-pro": Price(1.25, 10.00),
+    "gemini-2.5-flash": Price(0.30, 2.50),
+    "gemini-2.5-flash-lite": Price(0.10, 0.40),
     "gpt-4o": Price(2.50, 10.00),
     "gpt-4o-mini": Price(0.15, 0.60),
     "gpt-4.1": Price(2.00, 8.00),

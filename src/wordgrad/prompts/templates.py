@@ -354,6 +354,21 @@ TEMPLATES["objective.role_context"] = "task the candidate is for"
 TEMPLATES["objective.role_measurement"] = "measurement of the candidate"
 TEMPLATES["objective.role_instruction"] = "instruction to the reviewer"
 
+# The LLM judge of one's own data (metric "judge"): grades a prediction against a rubric.
+TEMPLATES["task.rubric_judge"] = """\
+Below are the input a language model was given, the expected answer, and the model's \
+prediction. Grade the prediction by this rubric:
+<RUBRIC>
+{rubric}
+</RUBRIC>
+First say briefly what the prediction does well and what it gets wrong by the rubric. Then give \
+a whole number from 0 (fails the rubric) to 10 (meets it fully) between <SCORE> and </SCORE>, \
+for example <SCORE>7</SCORE>."""
+
+# The rubric when none is given.
+TEMPLATES["task.rubric_default"] = """\
+The prediction gives the same final answer as the expected answer, and its reasoning is sound."""
+
 # ---------------------------------------------------------------------------- radiotherapy plans
 
 # Role of the variable in plan optimization (wordgrad.train.plan_optimization).

@@ -7,6 +7,8 @@
 - :func:`optimize_value` (one value) and :func:`optimize_instances` /
   :class:`InstanceOptimization` (many, in a run): test-time optimization of any text against a
   measure returning a :class:`Score` (:mod:`wordgrad.train.objective`).
+- :func:`load_result` / :func:`save_result`: a run's optimized values in ``result.json``,
+  loaded back in one call.
 - :class:`Run`, :func:`read_events`: run directories (config, event log, checkpoints,
   results) that resume exactly after a crash; the log's schema is in :mod:`wordgrad.train.events`.
 - :func:`bootstrap_ci`, :func:`compare_paired`: intervals and paired tests.
@@ -24,6 +26,7 @@ from wordgrad.train.prompt_optimization import (
     PromptOptimizationConfig,
     optimize_prompt,
 )
+from wordgrad.train.results import Result, load_result, save_result
 from wordgrad.train.runs import Budget, Run, RunConfigError, RunStopped
 from wordgrad.train.solution_optimization import (
     SolutionOptimization,
@@ -39,6 +42,7 @@ __all__ = [
     "InstanceOptimizationConfig",
     "PromptOptimization",
     "PromptOptimizationConfig",
+    "Result",
     "Run",
     "RunConfigError",
     "RunStopped",
@@ -49,9 +53,11 @@ __all__ = [
     "as_score",
     "bootstrap_ci",
     "compare_paired",
+    "load_result",
     "optimize_instances",
     "optimize_prompt",
     "optimize_solutions",
     "optimize_value",
     "read_events",
+    "save_result",
 ]

@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 from wordgrad.engine.base import EngineLM
 from wordgrad.errors import InvalidInputError
 from wordgrad.train.evaluate import accuracy_summary, paired_summary
-from wordgrad.train.loop import LoopConfig, RunLoop
+from wordgrad.train.loop import LoopConfig, Projection, RunLoop
 from wordgrad.train.objective import (
     CritiqueFn,
     Instance,
@@ -101,10 +101,11 @@ class InstanceOptimizationConfig:
 
 @dataclass(frozen=True)
 class _RunSettings:
-    """The config plus what identifies the code and data of the run (for ``config.json``)."""
+    """The config plus what identifies the code and data of the run (for ``config.json``);
+    ``extra`` is computed when the run opens (it may read the data)."""
 
     config: LoopConfig
-    extra: Mapping[str, Any]
+    extra: Callable[[], Mapping[str, Any]]
 
     @property
     def model(self) -> str:
@@ -119,7 +120,7 @@ class _RunSettings:
         return self.config.reply_tokens
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.config.as_dict(), **self.extra}
+        return {**self.config.as_dict(), **self.extra()}
 
 
 def side_by_side(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
@@ -157,7 +158,8 @@ class InstanceOptimization(RunLoop):
     Args:
         config: the settings.
         run_dir: the run's directory (an existing run of the same settings is continued).
-        instances: what to optimize; ids must be unique.
+        instances: what to optimize (ids must be unique), or a function returning them (called
+            once, when the run starts: e.g. to read a data set).
         measure: a module-level function ``measure(instance, value)`` returning a
             :class:`~wordgrad.train.objective.Score`, a number or ``(number, feedback)``.
         stop_when: an early-stop condition beyond ``config.stop_at`` (not saved in the config;
@@ -173,28 +175,52 @@ class InstanceOptimization(RunLoop):
 
     def __init__(
         self,
-        config: InstanceOptimizationConfig,
+        config: InstanceOptimizationConfig | LoopConfig,
         run_dir: str | os.PathLike[str],
-        instances: Sequence[Instance],
+        instances: Sequence[Instance] | Callable[[], Sequence[Instance]],
         measure: Measure,
         *,
         stop_when: StopWhen | None = None,
         **options: Any,
     ) -> None:
         self.config = config
-        self.instances = list(instances)
-        ids = [instance.id for instance in self.instances]
+        self._source = instances
+        self._instances: list[Instance] | None = None
+        self.measure = measure
+        self._measure_name = measure_name(measure)
+        if not callable(instances):
+            self._check(list(instances))
+        super().__init__(_RunSettings(config, self._identity), run_dir, **options)
+        self.stop_when = stop_when
+
+    @property
+    def instances(self) -> list[Instance]:
+        """The instances (read once, on first use, when given as a function)."""
+        if self._instances is None:
+            source = self._source
+            self._instances = self._check(list(source() if callable(source) else source))
+        return self._instances
+
+    @staticmethod
+    def _check(instances: list[Instance]) -> list[Instance]:
+        ids = [instance.id for instance in instances]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise InvalidInputError(f"instance ids must be unique; repeated: {duplicates}")
-        self.measure = measure
-        extra = {
-            "measure": measure_name(measure),
+        return instances
+
+    def _identity(self) -> dict[str, Any]:
+        return {
+            "measure": self._measure_name,
             "instances": instances_fingerprint(self.instances),
             "instance_count": len(self.instances),
         }
-        super().__init__(_RunSettings(config, extra), run_dir, **options)
-        self.stop_when = stop_when
+
+    @property
+    def settings(self) -> InstanceOptimizationConfig:
+        """The instance-optimization settings (subclasses map their own config to these)."""
+        assert isinstance(self.config, InstanceOptimizationConfig)
+        return self.config
 
     # ------------------------------------------------------------------ hooks
 
@@ -210,6 +236,10 @@ class InstanceOptimization(RunLoop):
         """A replacement for the default critic (``None``: the default)."""
         return None
 
+    def finished(self, run: Run, step: int, index: int, summary: Mapping[str, Any]) -> None:
+        """Called when an instance is done (after its last ``iterate`` event); emit more
+        events here (default: nothing)."""
+
     def summarize(self, instance: Instance, trajectory: Trajectory) -> dict[str, Any]:
         """What results keep of a finished instance (JSON-able)."""
         start, final, best = trajectory.start, trajectory.final, trajectory.best
@@ -224,6 +254,39 @@ class InstanceOptimization(RunLoop):
             "start_value": start.value,
             "best_value": best.value,
             "final_value": final.value,
+        }
+
+    def saved_variables(self, results: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+        """Each finished instance's best value, under its id."""
+        roles = {instance.id: instance.role for instance in self.instances}
+        return {
+            str(s["id"]): {"value": str(s["best_value"]), "role": roles.get(str(s["id"]), "")}
+            for s in results.get("instances", [])
+        }
+
+    def projection(self) -> Projection | None:
+        """At most: every instance runs every iteration (critique, feedback, update each)."""
+        c = self.settings
+        updates = len(self.instances) * c.iterations
+        values = [len(i.value) + len(i.context) for i in self.instances] or [0]
+        size = sum(values) / len(values) / 4 + 300
+        reply = float(c.reply_tokens or 300)
+        return {
+            "evaluation": {
+                "calls": updates,
+                "prompt_tokens": updates * (size + 200),
+                "completion_tokens": updates * reply,
+            },
+            "backward": {
+                "calls": updates,
+                "prompt_tokens": updates * (size + 600 + reply),
+                "completion_tokens": updates * reply,
+            },
+            "optimizer": {
+                "calls": updates,
+                "prompt_tokens": updates * (size + 500 + reply),
+                "completion_tokens": updates * size,
+            },
         }
 
     def results(self, summaries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -247,7 +310,7 @@ class InstanceOptimization(RunLoop):
     # ------------------------------------------------------------------ the loop
 
     def _runner(self, instance: Instance, engines: tuple[EngineLM, EngineLM]) -> ValueOptimizer:
-        c = self.config
+        c = self.settings
         _, backward = engines
         stop_at, extra_stop = c.stop_at, self.stop_when
 
@@ -276,7 +339,7 @@ class InstanceOptimization(RunLoop):
         return active.runner.advance()
 
     def execute(self, run: Run) -> dict[str, Any]:
-        c = self.config
+        c = self.settings
         engines = self.engines()
         checkpoint = run.checkpoint
         if checkpoint is None:
@@ -328,6 +391,7 @@ class InstanceOptimization(RunLoop):
                     )
                     if runner.done:
                         finished.append(self.summarize(item.instance, runner.trajectory))
+                        self.finished(run, step, item.index, finished[-1])
                         advance()
                     else:
                         still.append(item)

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from wordgrad.config import resolve_engine
 from wordgrad.engine.base import EngineLM
 from wordgrad.errors import InvalidInputError, UpdateParseError
 from wordgrad.optimizer import TextualGradientDescent
+from wordgrad.tasks.score import Score, as_score
 from wordgrad.variable import Variable
 
 __all__ = [
@@ -61,89 +61,6 @@ __all__ = [
     "measure_name",
     "optimize_value",
 ]
-
-
-# --------------------------------------------------------------------------- scores
-
-
-@dataclass(frozen=True)
-class Score:
-    """What measuring a value gave.
-
-    Attributes:
-        value: the number to maximize (higher is better; negate a loss such as a docking
-            energy). Must be finite.
-        feedback: text for the critic and the backward pass (errors, failing cases, warnings);
-            "" when the number says it all.
-        details: JSON-able measurements kept in the run log (e.g. ``{"qed": 0.61}``).
-    """
-
-    value: float
-    feedback: str = ""
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.value, bool) or not isinstance(self.value, (int, float)):
-            raise InvalidInputError(
-                f"Score.value must be a number, got {type(self.value).__name__} {self.value!r}"
-            )
-        if not math.isfinite(self.value):
-            raise InvalidInputError(
-                f"Score.value must be finite, got {self.value!r}; give a failed measurement a "
-                "low finite score and say why in feedback"
-            )
-        if not isinstance(self.feedback, str):
-            raise InvalidInputError(
-                f"Score.feedback must be a str, got {type(self.feedback).__name__}"
-            )
-        object.__setattr__(self, "value", float(self.value))
-        try:
-            details = json.loads(json.dumps(dict(self.details)))
-        except (TypeError, ValueError) as error:
-            raise InvalidInputError(
-                f"Score.details must be JSON-able (numbers, strings, lists, dicts): {error}"
-            ) from None
-        object.__setattr__(self, "details", details)
-
-    def as_dict(self) -> dict[str, Any]:
-        """``{"value", "feedback", "details"}`` (JSON-able)."""
-        return {"value": self.value, "feedback": self.feedback, "details": dict(self.details)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Score:
-        """The inverse of :meth:`as_dict`."""
-        return cls(
-            float(data["value"]), str(data.get("feedback", "")), dict(data.get("details", {}))
-        )
-
-
-def as_score(result: object) -> Score:
-    """A :class:`Score` from what a measure or metric returned.
-
-    Accepts a :class:`Score`; a number or bool (``True`` is 1.0); a ``(number, feedback)`` or
-    ``(number, feedback, details)`` tuple.
-
-    Raises:
-        InvalidInputError: for anything else, naming what was returned.
-    """
-    if isinstance(result, Score):
-        return result
-    if isinstance(result, bool):
-        return Score(float(result))
-    if isinstance(result, (int, float)):
-        return Score(float(result))
-    if isinstance(result, tuple) and len(result) in (2, 3):
-        number, feedback, *rest = result
-        if isinstance(number, (int, float)) and isinstance(feedback, str):
-            details = rest[0] if rest else {}
-            if isinstance(details, Mapping):
-                return Score(float(number), feedback, details)
-    shown = repr(result)
-    shown = shown if len(shown) <= 80 else shown[:77] + "..."
-    raise InvalidInputError(
-        f"a measure or metric returned {type(result).__name__} {shown}; return a Score, a "
-        "number or bool (higher is better), or a (number, feedback_text) tuple"
-    )
 
 
 # --------------------------------------------------------------------------- instances

@@ -1,0 +1,72 @@
+"""A stand-in model for one's-own-data tests and the README: it adds two numbers.
+
+Loaded with ``--plugin tests.tasks.sums_plugin`` (or ``$WORDGRAD_PLUGINS``), it registers the
+engines ``scripted-sums`` and, for the README's commands, ``gpt-4o-mini`` and ``gpt-4o``, all
+answering with :func:`script`, and the task ``sums`` (registered by name). The model ends its
+reply with ``Answer: N`` only when its system prompt asks for ``Answer:``; the feedback writer
+asks for that line and the optimizer adds the request, so optimizing the prompt takes the exact
+metric from 0 to 1. Replies depend only on each request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+from wordgrad.engine import ScriptedEngine, register_engine
+from wordgrad.llm import Request
+from wordgrad.tasks.user import make_task, register_task
+
+RECORDS = [
+    {"question": f"What is {a} + {b}?", "answer": str(a + b), "level": level}
+    for a, b, level in [(12, 30, "easy"), (7, 8, "easy"), (100, 23, "hard"), (5, 5, "easy")]
+]
+IMPROVED = "Add the two numbers. End with a last line 'Answer: N'."
+
+
+def _maybe_hang(kind: str) -> None:
+    """With WORDGRAD_TEST_HANG_IN=kind and WORDGRAD_TEST_MARKER=path, a request of that kind
+    ("answer", "feedback" or "update") creates the marker and never returns."""
+    if os.environ.get("WORDGRAD_TEST_HANG_IN") == kind:
+        Path(os.environ["WORDGRAD_TEST_MARKER"]).touch()
+        while True:
+            time.sleep(1)
+
+
+def script(request: Request) -> str:
+    system = request.system_prompt or ""
+    prompt = request.prompt
+    if not prompt.startswith("Reply with the single word"):
+        _maybe_hang(
+            "update"
+            if system.startswith("You revise")
+            else "feedback"
+            if system.startswith("You are the feedback writer")
+            else "answer"
+        )
+    if system.startswith("You revise"):
+        return f"<IMPROVED_VARIABLE>{IMPROVED}</IMPROVED_VARIABLE>"
+    if system.startswith("You are the feedback writer"):
+        return "Ask for the result on a last line 'Answer: N'."
+    if system.startswith("You evaluate"):
+        return "Right sum, but no Answer line. <SCORE>8</SCORE>"
+    if prompt.startswith("Reply with the single word"):
+        return "ready"
+    numbers = [int(n) for n in re.findall(r"\d+", prompt)[:2]]
+    total = sum(numbers)
+    return f"Answer: {total}" if "Answer:" in system else f"It is {total}, I think."
+
+
+def engine(**_: object) -> ScriptedEngine:
+    return ScriptedEngine(script, model_string="scripted-sums")
+
+
+for _name in ("scripted-sums", "gpt-4o-mini", "gpt-4o"):
+    register_engine(_name, lambda _name=_name, **kw: ScriptedEngine(script, model_string=_name))
+
+register_task(
+    "sums",
+    lambda: make_task(RECORDS[:2], RECORDS[2:], RECORDS, metric="numeric", prompt="Add them."),
+)
