@@ -742,7 +742,7 @@ def report(
     typer.echo(str(path))
 
 
-import wordgrad.cli_code  # noqa: E402, F401  (registers `wordgrad optimize code`)
+import wordgrad.cli_code  # noqa: E402  (registers `wordgrad optimize code`)
 import wordgrad.cli_molecule  # noqa: E402, F401  (registers `wordgrad optimize molecule`)
 
 
@@ -817,6 +817,8 @@ def main(argv: list[str] | None = None) -> Any:
         typer.echo(f"wordgrad: {message}", err=True)
         sys.exit(code)
 
+
+from wordgrad import cli_plan  # noqa: E402, F401  (registers `wordgrad optimize plan`)
 
 if __name__ == "__main__":
     importlib.import_module("wordgrad.cli").main()  # the module other modules register on

@@ -210,3 +210,68 @@ def test_molecule_report_in_chromium(tmp_path: Path) -> None:
     assert len(page["references"]) == 1 and page["references"][0]["shown"]
     assert "Best docking score" in page["standing"]
     assert page["pageWidth"] <= 1280  # fits the window
+
+
+# --------------------------------------------------------------------------- treatment plans
+
+PLAN_MEASURE = """JSON.stringify((() => {
+  const box = (e) => {
+    const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+    return {width: r.width, height: r.height,
+            shown: s.display !== "none" && s.visibility !== "hidden" && r.width > 0 && r.height > 0};
+  };
+  return {
+    dvh: Array.from(document.querySelectorAll("#plans svg.dvh")).map(box),
+    curves: document.querySelectorAll("#plans svg.dvh polyline.curve").length,
+    rows: document.querySelectorAll("#plans table.plans tbody tr").length,
+    best: document.querySelectorAll("#plans table.plans tr.best").length,
+    missed: document.querySelectorAll("#plans td.missed").length,
+  };
+})())"""
+
+
+def test_plan_report_with_dvh_plots_in_chromium(tmp_path: Path) -> None:
+    """The radiotherapy example's run (scripted planner, real pyRadPlan on a coarse grid):
+    the weights and metrics table and the three DVH plots are on the page and visible."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium is not at {CHROMIUM}; run scripts/install-system-deps.sh")
+    pytest.importorskip("pyRadPlan", reason="needs pip install 'wordgrad[radiotherapy]'")
+    from tests.science.planner_plugin import load_example
+
+    run_dir = tmp_path / "plan-run"
+    cache = tmp_path.parent / "radiotherapy-cache"
+    example = load_example()
+    assert (
+        example.main(
+            [
+                "--run-dir",
+                str(run_dir),
+                "--iterations",
+                "2",
+                "--voxel-mm",
+                "10",
+                "--beams",
+                "3",
+                "--cache-dir",
+                str(cache),
+            ]
+        )
+        == 0
+    )
+    report = run_dir / "report.html"
+    with Chromium(tmp_path / "profile", tmp_path / "chromium.log") as browser:
+        browser.open_page()
+        browser.navigate(report.resolve().as_uri())
+        page = json.loads(browser.evaluate(PLAN_MEASURE))
+        screenshot = browser.screenshot(tmp_path / "plan-screenshot.png")
+        errors = browser.console_errors()
+
+    print(f"\nscreenshot: {screenshot}\nreport: {report}")
+    assert errors == []
+    assert len(page["dvh"]) == 3  # first, best and last plans
+    assert all(
+        plot["shown"] and plot["width"] > 200 and plot["height"] > 100 for plot in page["dvh"]
+    )
+    assert page["curves"] == 9  # PTV, bladder and rectum in each
+    assert page["rows"] == 3 and page["best"] == 1  # the start and two updates
+    assert page["missed"] >= 1  # the start favours the organs and misses the target goals

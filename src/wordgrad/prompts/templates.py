@@ -413,3 +413,31 @@ TEMPLATES["molecule.docking_off"] = "Vina docking score: not measured (docking i
 TEMPLATES["molecule.invalid"] = """\
 RDKit cannot read "{smiles}" as a molecule, so nothing was measured. RDKit says: {reason}
 Write one valid SMILES string (balanced brackets, closed rings, atoms with possible valences)."""
+
+# ---------------------------------------------------------------------------- radiotherapy plans
+
+# Role of the variable in plan optimization (wordgrad.train.plan_optimization).
+TEMPLATES["plan.weights_role"] = (
+    "objective weights (priorities) of a radiotherapy plan's fluence optimization, one "
+    "'structure: weight' line per structure"
+)
+
+# What the critic is told about a plan case: the instance's context.
+TEMPLATES["plan.context"] = """\
+Case: {description}
+Prescription: {prescription} Gy to the target, {beams} photon beams spread evenly around the \
+patient.
+
+The fluence optimizer minimizes a weighted sum of these objectives:
+{objectives}
+The weights being tuned multiply the objectives of {weighted}; each counts relative to the \
+others and to any fixed weight above. Raising the target's weight improves target coverage and \
+homogeneity at the cost of organ doses; raising an organ's weight lowers its dose at the cost \
+of coverage. After each change of the weights the fluence is optimized again and the plan is \
+measured.
+
+Clinical goals, in order of priority as listed:
+{goals}"""
+
+# Measurement feedback when the weights text could not be read (no plan was computed).
+TEMPLATES["plan.weights_unreadable"] = "No plan was computed: {error}"

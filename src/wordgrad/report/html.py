@@ -35,6 +35,7 @@ from wordgrad.report.model import (
     summarize,
 )
 from wordgrad.report.molecules import molecule_section
+from wordgrad.report.plans import plan_section
 from wordgrad.report.plot import accuracy_plot
 from wordgrad.train.events import (
     Error,
@@ -114,6 +115,7 @@ def _build_report(run_path: Path) -> str:
         _cards(summary),
         molecule_section(run_path),
         _accuracy_section(summary),
+        plan_section(log.events),
         _steps_section(summary),
         code_section(run_path),
         _variables_section(summary),
