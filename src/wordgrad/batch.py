@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import functools
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from wordgrad.config import get_max_concurrency
+from wordgrad.distributed import RayBackend, ray_map
 from wordgrad.errors import WordgradError
 from wordgrad.variable import Variable
 
@@ -51,6 +53,7 @@ def map(
     progress: bool | None = None,
     description: str = "tg.map",
     return_exceptions: bool = False,
+    backend: str | RayBackend = "threads",
 ) -> list[R]:
     """``[fn(item) for item in items]``, with the items processed side by side.
 
@@ -68,12 +71,24 @@ def map(
         description: the label of the progress bar.
         return_exceptions: put an item's exception in its place in the result instead of
             raising.
+        backend: ``"threads"`` (this process), or ``"ray"`` / a
+            :class:`~wordgrad.distributed.RayBackend` for one Ray task per item (``fn`` then runs
+            in a worker process: see :mod:`wordgrad.distributed`).
 
     Raises:
         MapError: after every item has finished, if any failed (and ``return_exceptions`` is
             false); it names the first failing item's index.
     """
     inputs = list(items)
+    if backend != "threads":  # one Ray task per item: wordgrad.distributed
+        return ray_map(
+            functools.partial(_settled, fn),
+            inputs,
+            backend=backend,
+            description=description,
+            return_exceptions=return_exceptions,
+            error_type=MapError,
+        )
     limit = max_concurrency if max_concurrency is not None else get_max_concurrency()
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise ValueError(f"max_concurrency must be a whole number >= 1, got {limit!r}")

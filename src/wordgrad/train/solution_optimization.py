@@ -10,7 +10,11 @@ Reported: zero-shot accuracy against majority-vote accuracy on the same question
 95% bootstrap interval, and the paired test between them.
 
 Questions are independent, so a step handles ``batch_size`` of them side by side and each step
-is checkpointed; a killed run continues with the next unfinished step.
+is checkpointed; a killed run continues with the next unfinished step. With ``ray=RayBackend()``
+(``--ray`` on the command line) each question is a task on a Ray cluster: workers build the
+engines by name and load the question themselves, every finished question is journaled in the
+run directory (a resumed run skips it even within an unfinished step), and the workers' usage
+counts towards the run's budget (:mod:`wordgrad.distributed`).
 
 ::
 
@@ -22,6 +26,8 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import hashlib
+import json
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -30,13 +36,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import wordgrad as tg
+from wordgrad.distributed import RayBackend, TaskFailed
 from wordgrad.engine.base import EngineLM
+from wordgrad.errors import ConfigurationError
 from wordgrad.tasks import load_instance_task
 from wordgrad.tasks.evaluation import SolutionObjective
 from wordgrad.tasks.metrics import parse_choice_letter
 from wordgrad.tasks.multichoice import ChoiceScorer
 from wordgrad.train.evaluate import accuracy_summary, paired_summary
-from wordgrad.train.loop import RunLoop
+from wordgrad.train.loop import RunLoop, build_engine
 from wordgrad.train.runs import Run
 
 SOLUTION_ROLE = "reasoning and final answer to a multiple-choice question"
@@ -93,16 +101,31 @@ def majority_vote(letters: Sequence[str | None]) -> str | None:
 class SolutionOptimization(RunLoop):
     """The test-time loop; :func:`optimize_solutions` is the short way to run it.
 
-    Takes the options of :class:`~wordgrad.train.loop.RunLoop`.
+    Takes the options of :class:`~wordgrad.train.loop.RunLoop`, and ``ray``: a
+    :class:`~wordgrad.distributed.RayBackend` to solve the questions as tasks on a Ray cluster
+    (engines are then built on the workers from the names in ``config``, so ``forward_engine`` /
+    ``backward_engine`` objects cannot be used with it).
     """
 
     kind = "solution"
 
     def __init__(
-        self, config: SolutionOptimizationConfig, run_dir: str | os.PathLike[str], **options: Any
+        self,
+        config: SolutionOptimizationConfig,
+        run_dir: str | os.PathLike[str],
+        *,
+        ray: RayBackend | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(config, run_dir, **options)
         self.config = config
+        self.ray = ray
+        if ray is not None and (self._forward is not None or self._backward is not None):
+            raise ConfigurationError(
+                "with ray=, engines are built on the workers from the names in the config; pass "
+                "engine names (register your own with wordgrad.engine.register_engine in a "
+                "plugin module named in $WORDGRAD_PLUGINS) instead of engine objects"
+            )
 
     def execute(self, run: Run) -> dict[str, Any]:
         c = self.config
@@ -116,9 +139,17 @@ class SolutionOptimization(RunLoop):
         step = int(checkpoint["step"])
         zero_shot: list[float] = list(checkpoint["zero_shot"])
         majority: list[float] = list(checkpoint["majority"])
+        journal = run.path / "distributed" / "questions.jsonl"
         if run.checkpoint is None:
+            journal.unlink(missing_ok=True)  # a fresh start (or --force) redoes every question
             run.commit(0, {"zero_shot": [], "majority": []})
-        solver = _Solver(forward, backward, self.optimizer_engine(backward), c.iterations)
+        items: list[Any] = list(questions)
+        if self.ray is None:
+            solver = _Solver(forward, backward, self.optimizer_engine(backward), c.iterations)
+            solve: Callable[[Any], dict[str, Any]] = solver.solve
+        else:
+            remote = _RemoteSolver(c, None if self.data_dir is None else str(self.data_dir))
+            solve, items = remote, list(range(len(questions)))  # workers load the questions
         with self.reporter.task("questions", len(questions)) as advance:
             for _ in zero_shot:
                 advance()
@@ -126,8 +157,15 @@ class SolutionOptimization(RunLoop):
                 run.check_budget(step)
                 step += 1
                 start = len(zero_shot)
-                batch = questions[start : start + c.batch_size]
-                outcomes = solve_side_by_side(solver.solve, batch)
+                batch = items[start : start + c.batch_size]
+                outcomes = solve_side_by_side(
+                    solve,
+                    batch,
+                    self.ray,
+                    keys=[_question_key(c, i) for i in range(start, start + len(batch))],
+                    journal=journal,
+                    before_submit=lambda: run.check_budget(0),  # stop once the budget is spent
+                )
                 for index, outcome in enumerate(outcomes, start=start):
                     run.emit("question", step, index=index, **outcome)
                     zero_shot.append(outcome["zero_shot_score"])
@@ -203,23 +241,78 @@ class _Solver:
         }
 
 
+_WORKER_SOLVERS: dict[str, tuple[_Solver, list[Any]]] = {}
+"""Per worker process: the solver and questions of each run config (built on first use)."""
+
+
+class _RemoteSolver:
+    """``solve(index)`` in a Ray worker: builds the engines by name and loads the task once per
+    process, then solves question ``index``. Holds only names and settings, never an engine
+    (or its key)."""
+
+    def __init__(self, config: SolutionOptimizationConfig, data_dir: str | None) -> None:
+        self.config = config
+        self.data_dir = data_dir
+
+    def __call__(self, index: int) -> dict[str, Any]:
+        c = self.config
+        key = json.dumps([c.as_dict(), self.data_dir], sort_keys=True)
+        if key not in _WORKER_SOLVERS:
+            forward = build_engine(c.model, c.reply_tokens)
+            name = c.backward_model or c.model
+            backward = forward if name == c.model else build_engine(name, c.reply_tokens)
+            rewriter = backward if c.reply_tokens is None else build_engine(name, None)
+            questions = list(
+                load_instance_task(
+                    c.task, evaluation_api=backward, data_dir=self.data_dir, max_samples=c.size
+                )
+            )
+            _WORKER_SOLVERS[key] = (_Solver(forward, backward, rewriter, c.iterations), questions)
+        solver, questions = _WORKER_SOLVERS[key]
+        return solver.solve(questions[index])
+
+
+def _question_key(config: SolutionOptimizationConfig, index: int) -> str:
+    """The journal's name for question ``index`` of a run of ``config``."""
+    digest = hashlib.sha256(json.dumps(config.as_dict(), sort_keys=True).encode()).hexdigest()
+    return f"{index}-{digest[:16]}"
+
+
 def solve_side_by_side(
-    solve: Callable[[Sequence[Any]], dict[str, Any]], items: Sequence[Sequence[Any]]
+    solve: Callable[[Any], dict[str, Any]],
+    items: Sequence[Any],
+    ray: RayBackend | None = None,
+    *,
+    keys: Sequence[str] | None = None,
+    journal: str | os.PathLike[str] | None = None,
+    before_submit: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """``[solve(item) for item in items]``, each on its own thread, results in order.
+    """``[solve(item) for item in items]``, results in order: each on its own thread, or with
+    ``ray`` each as a task on a Ray cluster.
 
     Each thread runs in a copy of the caller's context, so the run's usage meter sees its
-    calls. On Ctrl-C the threads are abandoned rather than waited for.
+    calls. On Ctrl-C the threads are abandoned rather than waited for. With ``ray``: ``keys``,
+    ``journal`` and ``before_submit`` are those of :meth:`RayBackend.map`, ``solve`` must be
+    picklable, and an item that failed on every attempt raises its
+    :class:`~wordgrad.distributed.TaskFailed`.
     """
+    if ray is not None:
+        outcomes = ray.map(solve, items, keys=keys, journal=journal, before_submit=before_submit)
+        solved: list[dict[str, Any]] = []
+        for outcome in outcomes:
+            if isinstance(outcome, TaskFailed):
+                raise outcome
+            solved.append(outcome)
+        return solved
     pool = ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="wordgrad-solve")
     try:
         futures = [pool.submit(contextvars.copy_context().run, solve, item) for item in items]
-        outcomes = [future.result() for future in futures]
+        results = [future.result() for future in futures]
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
-    return outcomes
+    return results
 
 
 def optimize_solutions(
