@@ -33,9 +33,11 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from wordgrad.distributed import RayBackend
 from wordgrad.errors import WordgradError
 from wordgrad.report import write_report
 from wordgrad.report.live import LiveView
+from wordgrad.tracking import chain_observers, log_to_mlflow
 from wordgrad.train.evaluate import accuracy_summary, evaluate, format_accuracy, format_results
 from wordgrad.train.progress import ConsoleReporter, reporter
 from wordgrad.train.prompt_optimization import PromptOptimization, PromptOptimizationConfig
@@ -101,6 +103,37 @@ Plugins = Annotated[
     ),
 ]
 
+_LOCAL = "local"
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        is_flag=False,
+        flag_value=_LOCAL,
+        metavar="[ADDRESS]",
+        help="Solve the questions as Ray tasks: on a local cluster, or the head at ADDRESS.",
+    ),
+]
+MlflowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow",
+        is_flag=False,
+        flag_value=_LOCAL,
+        metavar="[TRACKING_URI]",
+        help="Log the run to MLflow: its default local store, or TRACKING_URI.",
+    ),
+]
+
+
+def _ray_backend(address: str | None, plugins: list[str] | None) -> RayBackend | None:
+    """``--ray [ADDRESS]``; workers import the same plugins (``$WORDGRAD_PLUGINS`` is passed on)."""
+    if address is None:
+        return None
+    names = [m for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
+    os.environ[PLUGINS_ENV] = ",".join(dict.fromkeys([*names, *(plugins or [])]))
+    return RayBackend(None if address == _LOCAL else address)
+
 
 def load_plugins(modules: list[str] | None) -> None:
     """Import each plugin module (from ``--plugin`` and ``$WORDGRAD_PLUGINS``)."""
@@ -127,7 +160,7 @@ def _execute(loop: PromptOptimization | SolutionOptimization, quiet: bool) -> No
             results = loop.run()
         else:
             with LiveView(Console(stderr=True)) as view:
-                loop.on_event = view.write
+                loop.on_event = chain_observers(loop.on_event, view.write)
                 loop.reporter = ConsoleReporter(view.console)
                 results = loop.run()
     except RunStopped as stopped:
@@ -240,6 +273,7 @@ def optimize_prompt_command(
     force: Force = False,
     quiet: Quiet = False,
     plugin: Plugins = None,
+    mlflow: MlflowOption = None,
 ) -> None:
     """Optimize a task's system prompt on minibatches, with validation after each step."""
     load_plugins(plugin)
@@ -272,6 +306,8 @@ def optimize_prompt_command(
         force=force,
         reporter=reporter(quiet),
     )
+    if mlflow is not None:
+        log_to_mlflow(loop, None if mlflow == _LOCAL else mlflow)
     _execute(loop, quiet)
 
 
@@ -297,6 +333,8 @@ def optimize_solution_command(
     force: Force = False,
     quiet: Quiet = False,
     plugin: Plugins = None,
+    ray: RayOption = None,
+    mlflow: MlflowOption = None,
 ) -> None:
     """Improve each answer at test time by critique and rewrite, then take a majority vote."""
     load_plugins(plugin)
@@ -318,7 +356,10 @@ def optimize_solution_command(
         budget=Budget(max_tokens, max_cost),
         force=force,
         reporter=reporter(quiet),
+        ray=_ray_backend(ray, plugin),
     )
+    if mlflow is not None:
+        log_to_mlflow(loop, None if mlflow == _LOCAL else mlflow)
     _execute(loop, quiet)
 
 

@@ -54,6 +54,10 @@ FORWARDED_ENV = re.compile(
 """Environment variables handed to every task (``runtime_env`` ``env_vars``) when set."""
 
 
+LOCAL_CLUSTER_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+"""Set (unless already set) before Ray is imported for a local cluster: loopback, offline."""
+
+
 class DistributedError(WordgradError):
     """Ray is missing, or the cluster cannot be reached or used."""
 
@@ -201,16 +205,18 @@ class RayBackend:
     def connect(self) -> Any:
         """Join the cluster (or start a local one) unless this process already has; returns
         the ``ray`` module. Raises :class:`DistributedError` when the cluster cannot be reached."""
+        address = self.address or os.environ.get("RAY_ADDRESS") or None
+        if address is None:
+            # A private cluster on loopback (Ray otherwise advertises the machine's network
+            # address), with usage reporting off so it starts offline. Ray reads both when it
+            # is imported, so they only take effect if it has not been imported yet.
+            for name, value in LOCAL_CLUSTER_ENV.items():
+                os.environ.setdefault(name, value)
         ray = _ray()
         if ray.is_initialized():
             return ray
-        address = self.address or os.environ.get("RAY_ADDRESS") or None
         options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
         if address is None:
-            # A private cluster on loopback: Ray otherwise advertises the machine's network
-            # address; usage reporting off so it starts offline.
-            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             options.update(include_dashboard=False, _node_ip_address="127.0.0.1")
             if self.local_cpus is not None:
                 options["num_cpus"] = self.local_cpus

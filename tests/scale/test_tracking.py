@@ -7,11 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("mlflow")
-# MLflow's SQL store uses a SQLAlchemy loader option that SQLAlchemy 2.1 deprecates (theirs, not ours).
-pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
-
 from mlflow.tracking import MlflowClient
 
 import wordgrad as tg
@@ -23,6 +18,9 @@ from wordgrad.train.runs import RunStopped
 
 from ..conftest import SHARED_DATA
 from ..train.test_prompt_optimization import VAL_SIZE, Models
+
+# MLflow's SQL store uses a SQLAlchemy loader option that SQLAlchemy 2.1 deprecates (theirs).
+pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
 
 
 def loop(models: Models, run_dir: Path) -> PromptOptimization:
