@@ -108,20 +108,16 @@ RayOption = Annotated[
     str | None,
     typer.Option(
         "--ray",
-        is_flag=False,
-        flag_value=_LOCAL,
         metavar="[ADDRESS]",
-        help="Solve the questions as Ray tasks: on a local cluster, or the head at ADDRESS.",
+        help="Solve the questions as Ray tasks: on a local cluster ('local'), or at ADDRESS.",
     ),
 ]
 MlflowOption = Annotated[
     str | None,
     typer.Option(
         "--mlflow",
-        is_flag=False,
-        flag_value=_LOCAL,
         metavar="[TRACKING_URI]",
-        help="Log the run to MLflow: its default local store, or TRACKING_URI.",
+        help="Log the run to MLflow: its default store ('local'), or TRACKING_URI.",
     ),
 ]
 
@@ -395,7 +391,18 @@ def report(
 
 def main(argv: list[str] | None = None) -> Any:
     """The console entry point (``wordgrad``)."""
-    return app(args=argv, prog_name="wordgrad")
+    return app(args=_optional_values(sys.argv[1:] if argv is None else argv), prog_name="wordgrad")
+
+
+def _optional_values(argv: list[str]) -> list[str]:
+    """``--ray`` / ``--mlflow`` without a value mean ``--ray local`` / ``--mlflow local``."""
+    out: list[str] = []
+    for index, arg in enumerate(argv):
+        out.append(arg)
+        following = argv[index + 1] if index + 1 < len(argv) else "-"
+        if arg in ("--ray", "--mlflow") and following.startswith("-"):
+            out.append(_LOCAL)
+    return out
 
 
 if __name__ == "__main__":

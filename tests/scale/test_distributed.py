@@ -181,3 +181,31 @@ def test_a_killed_driver_resumes_without_redoing_finished_items(
     assert [e.resumed_from for e in read_events(run_dir) if isinstance(e, RunStart)] == [None, 0]
     reference = optimize_solutions(whole, tmp_path / "reference", data_dir=SHARED_DATA)
     assert resumed["test"] == reference["test"]
+
+
+@pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
+def test_the_command_line_runs_on_ray_and_logs_to_mlflow(ray_cluster: str, tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from wordgrad.cli import main
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run_dir = tmp_path / "run"
+    arguments = [
+        "optimize", "solution", "--model", "scripted-train", "--plugin",
+        "tests.train.scripted_plugin", "--iterations", "1", "--size", "3", "--quiet",
+        "--data-dir", str(SHARED_DATA), "--run-dir", str(run_dir),
+    ]  # fmt: skip
+    with pytest.raises(SystemExit) as ended:
+        main([*arguments, "--ray", ray_cluster, "--mlflow", uri])
+    assert ended.value.code == 0
+    reference = optimize_solutions(
+        config(iterations=1, size=3), tmp_path / "local", data_dir=SHARED_DATA
+    )
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["test"] == reference["test"]
+    run_id = json.loads((run_dir / "mlflow.json").read_text())["run_id"]
+    run = MlflowClient(tracking_uri=uri).get_run(run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["model"] == "scripted-train"
+    assert run.data.metrics["questions_done"] == 3
