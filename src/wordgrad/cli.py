@@ -131,6 +131,15 @@ def _ray_backend(address: str | None, plugins: list[str] | None) -> RayBackend |
     return RayBackend(None if address == _LOCAL else address)
 
 
+def _track(loop: PromptOptimization | SolutionOptimization, uri: str | None) -> None:
+    """``--mlflow [URI]``: log the run to MLflow (``local``: MLflow's default store)."""
+    if uri is not None:
+        try:
+            log_to_mlflow(loop, None if uri == _LOCAL else uri)
+        except WordgradError as error:
+            _fail(str(error), code=2)
+
+
 def load_plugins(modules: list[str] | None) -> None:
     """Import each plugin module (from ``--plugin`` and ``$WORDGRAD_PLUGINS``)."""
     names = [m for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
@@ -302,8 +311,7 @@ def optimize_prompt_command(
         force=force,
         reporter=reporter(quiet),
     )
-    if mlflow is not None:
-        log_to_mlflow(loop, None if mlflow == _LOCAL else mlflow)
+    _track(loop, mlflow)
     _execute(loop, quiet)
 
 
@@ -354,8 +362,7 @@ def optimize_solution_command(
         reporter=reporter(quiet),
         ray=_ray_backend(ray, plugin),
     )
-    if mlflow is not None:
-        log_to_mlflow(loop, None if mlflow == _LOCAL else mlflow)
+    _track(loop, mlflow)
     _execute(loop, quiet)
 
 

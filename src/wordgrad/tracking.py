@@ -88,7 +88,7 @@ class MlflowTracker:
         artifact_location: where a *new* experiment keeps artifacts (default: MLflow's).
 
     Raises:
-        ConfigurationError: MLflow is not installed.
+        ConfigurationError: MLflow is not installed, or the store cannot be reached.
     """
 
     def __init__(
@@ -111,6 +111,15 @@ class MlflowTracker:
         self.experiment = experiment
         self.artifact_location = artifact_location
         self.client: Any = tracking.MlflowClient(tracking_uri=tracking_uri)
+        try:  # reach the store now, before the run does any work
+            self.client.search_experiments(max_results=1)
+        except Exception as error:  # MLflow's errors: unreachable server, bad URI, ...
+            where = tracking_uri or "MLflow's default store"
+            raise ConfigurationError(
+                f"cannot log to the MLflow tracking store at {where}: "
+                f"{type(error).__name__}: {error}. Check --mlflow URI (a server that is "
+                "running, or a store such as sqlite:///mlflow.db)"
+            ) from error
         self.run_id: str | None = None
         self._last_step = 0
         self._zero_shot: list[float] = []

@@ -10,6 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 import wordgrad as tg
+from wordgrad.errors import ConfigurationError
 from wordgrad.llm import Request
 from wordgrad.tracking import MLFLOW_FILE, log_to_mlflow
 from wordgrad.train.events import Evaluation, Step, Usage, read_events
@@ -141,3 +142,15 @@ def test_a_resumed_run_logs_into_the_same_mlflow_run(
         "variables/step-0001",
         "variables/step-0002",
     }
+
+
+def test_an_unreachable_tracking_server_is_a_clear_error_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    optimization = loop(Models(["GOOD: count carefully."]), tmp_path / "run")
+    with pytest.raises(ConfigurationError, match=r"127\.0\.0\.1:9.*--mlflow"):
+        log_to_mlflow(optimization, "http://127.0.0.1:9")  # nothing listens on the discard port
+    assert optimization.on_event is None
+    assert not (tmp_path / "run").exists()  # the run never started
