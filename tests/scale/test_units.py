@@ -78,3 +78,17 @@ def test_ray_and_mlflow_flags_take_an_optional_value() -> None:
     assert _optional_values(["--ray", "10.0.0.5:6379", "--mlflow", "http://h:5000"]) == [
         "--ray", "10.0.0.5:6379", "--mlflow", "http://h:5000",
     ]  # fmt: skip
+
+
+def test_a_loop_on_ray_refuses_engine_objects_which_would_carry_keys(tmp_path: Path) -> None:
+    from wordgrad.errors import ConfigurationError
+    from wordgrad.train.solution_optimization import (
+        SolutionOptimization,
+        SolutionOptimizationConfig,
+    )
+
+    engine = tg.ScriptedEngine(["A"])
+    with pytest.raises(ConfigurationError, match="engine names"):
+        SolutionOptimization(
+            SolutionOptimizationConfig(), tmp_path, forward_engine=engine, ray=RayBackend()
+        )
