@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-import tests.train.scripted_plugin  # noqa: F401  (registers the scripted-train engine here too)
 import wordgrad as tg
+from tests.train import scripted_plugin
 from wordgrad.batch import MapError
 from wordgrad.distributed import RayBackend, TaskFailed
+from wordgrad.engine import register_engine
 from wordgrad.train.events import Question, RunStart, read_events
 from wordgrad.train.runs import Budget, RunStopped
 from wordgrad.train.solution_optimization import SolutionOptimizationConfig, optimize_solutions
@@ -93,8 +94,10 @@ def config(**changes: object) -> SolutionOptimizationConfig:
 
 @pytest.fixture
 def plugin_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers build the engine by name: they import the plugin named here."""
+    """Workers build the engine by name: they import the plugin named here. (Registered here
+    again too: another test module may have unregistered it from this process.)"""
     monkeypatch.setenv("WORDGRAD_PLUGINS", "tests.train.scripted_plugin")
+    register_engine(scripted_plugin.ENGINE_NAME, scripted_plugin.build)
 
 
 def questions(run_dir: Path) -> list[Question]:
@@ -184,7 +187,9 @@ def test_a_killed_driver_resumes_without_redoing_finished_items(
 
 
 @pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
-def test_the_command_line_runs_on_ray_and_logs_to_mlflow(ray_cluster: str, tmp_path: Path) -> None:
+def test_the_command_line_runs_on_ray_and_logs_to_mlflow(
+    ray_cluster: str, plugin_env: None, tmp_path: Path
+) -> None:
     from mlflow.tracking import MlflowClient
 
     from wordgrad.cli import main
