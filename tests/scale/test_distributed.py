@@ -188,11 +188,13 @@ def test_a_killed_driver_resumes_without_redoing_finished_items(
 
 @pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
 def test_the_command_line_runs_on_ray_and_logs_to_mlflow(
-    ray_cluster: str, plugin_env: None, tmp_path: Path
+    ray_cluster: str, plugin_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mlflow.tracking import MlflowClient
 
     from wordgrad.cli import main
+
+    monkeypatch.chdir(tmp_path)  # a SQLite store keeps artifacts in ./mlruns
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     run_dir = tmp_path / "run"
