@@ -12,12 +12,14 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from wordgrad.config import get_max_concurrency
+from wordgrad.distributed import RayBackend, ray_map
 from wordgrad.errors import NodeError, WordgradError
 from wordgrad.executor import EXECUTOR, counted_as
 from wordgrad.graph import is_grad_enabled
@@ -57,6 +59,7 @@ def map(
     description: str = "tg.map",
     return_exceptions: bool = False,
     purpose: Purpose | None = None,
+    backend: str | RayBackend = "threads",
 ) -> list[R]:
     """``[fn(item) for item in items]``, with the items processed side by side.
 
@@ -78,12 +81,24 @@ def map(
         purpose: what the items' calls count as in usage tables (``"evaluation"``, ...). Default:
             ``"evaluation"`` when ``tg.map`` is called inside ``tg.no_grad()`` (gradients are off
             when scoring a model), else each request's own purpose.
+        backend: ``"threads"`` (this process), or ``"ray"`` / a
+            :class:`~wordgrad.distributed.RayBackend` for one Ray task per item (``fn`` then runs
+            in a worker process: see :mod:`wordgrad.distributed`).
 
     Raises:
         MapError: after every item has finished, if any failed (and ``return_exceptions`` is
             false); it names the first failing item's index.
     """
     inputs = list(items)
+    if backend != "threads":  # one Ray task per item: wordgrad.distributed
+        return ray_map(
+            functools.partial(_settled, fn),
+            inputs,
+            backend=backend,
+            description=description,
+            return_exceptions=return_exceptions,
+            error_type=MapError,
+        )
     limit = max_concurrency if max_concurrency is not None else get_max_concurrency()
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise ValueError(f"max_concurrency must be a whole number >= 1, got {limit!r}")

@@ -41,10 +41,12 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from wordgrad.distributed import RayBackend
 from wordgrad.engine.retry import DEFAULT_RECONNECT_WINDOW_S, set_default_reconnect_window
 from wordgrad.errors import WordgradError
 from wordgrad.report import write_report
 from wordgrad.report.live import LiveView
+from wordgrad.tracking import chain_observers, log_to_mlflow
 from wordgrad.train.evaluate import accuracy_summary, evaluate, format_accuracy, format_results
 from wordgrad.train.loop import RunLoop
 from wordgrad.train.progress import LiveReporter, reporter
@@ -132,6 +134,42 @@ Plugins = Annotated[
         help=f"Import this module first (it may register engines); also ${PLUGINS_ENV}.",
     ),
 ]
+
+_LOCAL = "local"
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="[ADDRESS]",
+        help="Solve the questions as Ray tasks: on a local cluster ('local'), or at ADDRESS.",
+    ),
+]
+MlflowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow",
+        metavar="[TRACKING_URI]",
+        help="Log the run to MLflow: its default store ('local'), or TRACKING_URI.",
+    ),
+]
+
+
+def _ray_backend(address: str | None, plugins: list[str] | None) -> RayBackend | None:
+    """``--ray [ADDRESS]``; workers import the same plugins (``$WORDGRAD_PLUGINS`` is passed on)."""
+    if address is None:
+        return None
+    names = [m for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
+    os.environ[PLUGINS_ENV] = ",".join(dict.fromkeys([*names, *(plugins or [])]))
+    return RayBackend(None if address == _LOCAL else address)
+
+
+def _track(loop: PromptOptimization | SolutionOptimization, uri: str | None) -> None:
+    """``--mlflow [URI]``: log the run to MLflow (``local``: MLflow's default store)."""
+    if uri is not None:
+        try:
+            log_to_mlflow(loop, None if uri == _LOCAL else uri)
+        except WordgradError as error:
+            _fail(str(error), code=2)
 
 
 TrainFile = Annotated[
@@ -253,7 +291,7 @@ def _execute(loop: RunLoop, quiet: bool) -> None:
                 Console(stderr=True), max_tokens=budget.max_tokens, max_cost=budget.max_cost
             )
             with view:
-                loop.on_event = view.write
+                loop.on_event = chain_observers(loop.on_event, view.write)
                 loop.reporter = LiveReporter(view)
                 results = loop.run()
     except RunStopped as stopped:
@@ -552,6 +590,7 @@ def optimize_prompt_command(
     force: Force = False,
     quiet: Quiet = False,
     plugin: Plugins = None,
+    mlflow: MlflowOption = None,
 ) -> None:
     """Optimize a system prompt on minibatches, with validation after each step.
 
@@ -614,6 +653,7 @@ def optimize_prompt_command(
         confirm=_confirm(yes),
         confirm_above=confirm_above,
     )
+    _track(loop, mlflow)
     _execute(loop, quiet)
 
 
@@ -647,6 +687,8 @@ def optimize_solution_command(
     force: Force = False,
     quiet: Quiet = False,
     plugin: Plugins = None,
+    ray: RayOption = None,
+    mlflow: MlflowOption = None,
 ) -> None:
     """Improve each answer at test time by critique and rewrite, then take a majority vote."""
     load_plugins(plugin)
@@ -673,7 +715,9 @@ def optimize_solution_command(
         preflight=preflight,
         confirm=_confirm(yes),
         confirm_above=confirm_above,
+        ray=_ray_backend(ray, plugin),
     )
+    _track(loop, mlflow)
     _execute(loop, quiet)
 
 
@@ -742,8 +786,15 @@ def report(
     typer.echo(str(path))
 
 
-import wordgrad.cli_code  # noqa: E402  (registers `wordgrad optimize code`)
-import wordgrad.cli_molecule  # noqa: E402, F401  (registers `wordgrad optimize molecule`)
+def _optional_values(argv: list[str]) -> list[str]:
+    """``--ray`` / ``--mlflow`` without a value mean ``--ray local`` / ``--mlflow local``."""
+    out: list[str] = []
+    for index, arg in enumerate(argv):
+        out.append(arg)
+        following = argv[index + 1] if index + 1 < len(argv) else "-"
+        if arg in ("--ray", "--mlflow") and following.startswith("-"):
+            out.append(_LOCAL)
+    return out
 
 
 def describe_error(error: BaseException) -> tuple[str, int]:
@@ -793,7 +844,7 @@ def _show_warnings() -> None:
 def main(argv: list[str] | None = None) -> Any:
     """The console entry point (``wordgrad``): errors become one line and an exit code;
     ``--debug`` (or ``WORDGRAD_DEBUG=1``) also shows the traceback."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = _optional_values(list(sys.argv[1:] if argv is None else argv))
     if DEBUG_FLAG in args:
         os.environ[DEBUG_ENV] = "1"
     debug = _debugging()

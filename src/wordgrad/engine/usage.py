@@ -155,6 +155,16 @@ class UsageTotals:
         self.cost_usd += cost
 
 
+_TOTALS_FIELDS = (
+    "calls",
+    "cached_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_s",
+    "cost_usd",
+)
+
+
 @dataclass
 class UsageMeter:
     """Totals of every call made while it is active, overall and per engine, model and purpose.
@@ -185,6 +195,29 @@ class UsageMeter:
                 (self.by_purpose, purpose),
             ):
                 table.setdefault(key, UsageTotals()).add(response, cost)
+
+    def merge(self, other: UsageMeter) -> None:
+        """Add ``other``'s totals to this meter's (e.g. a meter filled in a worker process)."""
+        with self._lock:
+            self.unpriced.update(other.unpriced)
+            pairs = (
+                (self.by_model, other.by_model),
+                (self.by_engine, other.by_engine),
+                (self.by_purpose, other.by_purpose),
+            )
+            for mine, theirs in [*pairs, ({"": self.total}, {"": other.total})]:
+                for key, totals in theirs.items():
+                    row = mine.setdefault(key, UsageTotals())
+                    for name in _TOTALS_FIELDS:
+                        setattr(row, name, getattr(row, name) + getattr(totals, name))
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without its lock, so a meter can travel between processes."""
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     @property
     def cost_usd(self) -> float:
@@ -266,3 +299,11 @@ def record(engine_name: str, purpose: Purpose, response: Response) -> None:
         meters = {id(m): m for m in (*_active_meters.get(), *_open_meters)}
     for meter in meters.values():
         meter.record(engine_name, purpose, response)
+
+
+def record_meter(meter: UsageMeter) -> None:
+    """Add a meter's totals, counted elsewhere (another process), to the global meter and to
+    every meter active in this context, as if its calls had been made here."""
+    GLOBAL_METER.merge(meter)
+    for active in _active_meters.get():
+        active.merge(meter)
