@@ -141,7 +141,7 @@ RayOption = Annotated[
     typer.Option(
         "--ray",
         metavar="[ADDRESS]",
-        help="Solve the questions as Ray tasks: on a local cluster ('local'), or at ADDRESS.",
+        help="Run the instances as Ray tasks: on a local cluster ('local'), or at ADDRESS.",
     ),
 ]
 MlflowOption = Annotated[

@@ -25,10 +25,12 @@ from wordgrad.cli import (
     Model,
     Plugins,
     Quiet,
+    RayOption,
     ReplyTokens,
     RunDirOption,
     _execute,
     _fail,
+    _ray_backend,
     load_plugins,
     optimize_app,
 )
@@ -68,6 +70,7 @@ def optimize_code_command(
     force: Force = False,
     quiet: Quiet = False,
     plugin: Plugins = None,
+    ray: RayOption = None,
 ) -> None:
     """Optimize each problem's code at test time (visible tests in a sandbox, critique, TGD),
     against zero-shot and Reflexion-style baselines on the same problems."""
@@ -97,6 +100,7 @@ def optimize_code_command(
             budget=Budget(max_tokens, max_cost),
             force=force,
             reporter=reporter(quiet),
+            ray=_ray_backend(ray, plugin),
         )
     except ConfigurationError as error:
         _fail(str(error), code=2)

@@ -28,10 +28,12 @@ from wordgrad.cli import (
     Model,
     Plugins,
     Quiet,
+    RayOption,
     ReplyTokens,
     RunDirOption,
     _execute,
     _fail,
+    _ray_backend,
     load_plugins,
     optimize_app,
 )
@@ -104,6 +106,7 @@ def optimize_molecule_command(
     force: Force = False,
     quiet: Quiet = False,
     plugin: Plugins = None,
+    ray: RayOption = None,
 ) -> None:
     """Optimize molecules (SMILES) for Vina docking score and QED against DOCKSTRING targets."""
     load_plugins(plugin)
@@ -136,6 +139,7 @@ def optimize_molecule_command(
             budget=Budget(max_tokens, max_cost),
             force=force,
             reporter=reporter(quiet),
+            ray=_ray_backend(ray, plugin),
         )
     except WordgradError as error:
         _fail(str(error), code=2)

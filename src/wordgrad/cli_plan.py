@@ -24,10 +24,12 @@ from wordgrad.cli import (
     Model,
     Plugins,
     Quiet,
+    RayOption,
     ReplyTokens,
     RunDirOption,
     _execute,
     _fail,
+    _ray_backend,
     load_plugins,
     optimize_app,
 )
@@ -70,6 +72,7 @@ def optimize_plan_command(
     force: Force = False,
     quiet: Quiet = False,
     plugin: Plugins = None,
+    ray: RayOption = None,
 ) -> None:
     """Tune a treatment plan's objective weights: pyRadPlan optimizes the fluence, an LLM
     critiques the plan against clinical goals, TGD rewrites the weights."""
@@ -97,6 +100,7 @@ def optimize_plan_command(
             budget=Budget(max_tokens, max_cost),
             force=force,
             reporter=reporter(quiet),
+            ray=_ray_backend(ray, plugin),
         )
     except WordgradError as error:
         _fail(str(error), code=2)

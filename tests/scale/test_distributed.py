@@ -133,8 +133,9 @@ def test_the_budget_counts_workers_usage_before_sending_more(
             ray=RayBackend(ray_cluster, max_in_flight=1),
         )
     assert stopped.value.status == "budget"
-    journal = (run_dir / "distributed" / "questions.jsonl").read_text().splitlines()
-    assert len(journal) == 1  # the first question's tokens stopped the second from being sent
+    journal = (run_dir / "distributed" / "instances.jsonl").read_text().splitlines()
+    assert [json.loads(line)["key"] for line in journal] == ["1:q0"]
+    # the first question's tokens (its zero-shot answer) stopped the second from being sent
 
 
 DRIVER = """
@@ -147,18 +148,26 @@ optimize_solutions(config, sys.argv[1], data_dir=sys.argv[2], ray=RayBackend(max
 """
 
 
+def _python_path() -> list[str]:
+    """The test process's own ``$PYTHONPATH`` entries (absolute), so the driver imports the same
+    wordgrad."""
+    return [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+
+
 def test_a_killed_driver_resumes_without_redoing_finished_items(
     ray_cluster: str, plugin_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_dir = tmp_path / "run"
-    journal = run_dir / "distributed" / "questions.jsonl"
+    journal = run_dir / "distributed" / "instances.jsonl"
     monkeypatch.setenv("WORDGRAD_TEST_LATENCY", "0.05")  # a few seconds for the whole run
+    requests = tmp_path / "requests.txt"  # every request a worker's engine answered
+    monkeypatch.setenv("WORDGRAD_TEST_COUNT_FILE", str(requests))
     log = tmp_path / "driver.log"
     with open(log, "w") as output:
         driver = subprocess.Popen(
             [sys.executable, "-c", DRIVER, str(run_dir), str(SHARED_DATA)],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *_python_path()])},
             stdout=output,
             stderr=subprocess.STDOUT,
         )
@@ -167,10 +176,11 @@ def test_a_killed_driver_resumes_without_redoing_finished_items(
             assert driver.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "the driver finished no question in time"
             time.sleep(0.05)
-        driver.send_signal(signal.SIGKILL)  # mid-step: the one step holds all six questions
+        driver.send_signal(signal.SIGKILL)  # mid-step: the first step starts all six questions
         driver.wait()
     done_before = [json.loads(line)["key"] for line in journal.read_text().splitlines()]
     assert 2 <= len(done_before) < 6
+    assert done_before == [f"1:q{i}" for i in range(len(done_before))]  # in step 1, in order
 
     monkeypatch.setenv("WORDGRAD_TEST_LATENCY", "0")
     whole = config(batch_size=6, size=6)
@@ -179,11 +189,19 @@ def test_a_killed_driver_resumes_without_redoing_finished_items(
     )
     keys = [json.loads(line)["key"] for line in journal.read_text().splitlines()]
     assert keys[: len(done_before)] == done_before
-    assert len(keys) == len(set(keys)) == 6  # nothing finished was sent again
+    # each question's share of each of the 3 steps (zero-shot, 2 rewrites) ran exactly once:
+    # nothing finished before the kill was sent again
+    assert len(keys) == len(set(keys)) == 6 * 3
+    assert sorted(keys) == sorted(f"{s}:q{i}" for s in (1, 2, 3) for i in range(6))
     assert [q.index for q in questions(run_dir)] == list(range(6))
     assert [e.resumed_from for e in read_events(run_dir) if isinstance(e, RunStart)] == [None, 0]
+    monkeypatch.delenv("WORDGRAD_TEST_COUNT_FILE")
     reference = optimize_solutions(whole, tmp_path / "reference", data_dir=SHARED_DATA)
     assert resumed["test"] == reference["test"]
+    # the workers of both drivers together answered the run's requests once, plus at most the
+    # one zero-shot answer that was in flight when the first driver died
+    answered = len(requests.read_text().splitlines())
+    assert reference["usage"]["calls"] <= answered <= reference["usage"]["calls"] + 1
 
 
 @pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
@@ -216,3 +234,75 @@ def test_the_command_line_runs_on_ray_and_logs_to_mlflow(
     assert run.info.status == "FINISHED"
     assert run.data.params["model"] == "scripted-train"
     assert run.data.metrics["questions_done"] == 3
+
+
+@pytest.fixture
+def distance_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers (and this process) know the scripted engine of the objective tests by name."""
+    from tests.scale import distance_plugin
+
+    monkeypatch.setenv("WORDGRAD_PLUGINS", "tests.scale.distance_plugin")
+    register_engine(distance_plugin.ENGINE_NAME, distance_plugin.build)
+
+
+def test_any_instance_loop_on_ray_equals_a_local_run_with_queued_and_early_stopped_instances(
+    ray_cluster: str, distance_env: None, tmp_path: Path
+) -> None:
+    from tests.train.objective_fixtures import distance_measure, instances
+    from wordgrad.train.events import Iterate as IterateEvent
+    from wordgrad.train.instance_optimization import InstanceOptimizationConfig, optimize_instances
+
+    # two of three instances side by side (the third waits for a free slot); "b" stops early
+    settings = InstanceOptimizationConfig(
+        model="scripted-distance", iterations=3, batch_size=2, stop_at=-1
+    )
+
+    def run(folder: str, **options: object) -> dict[str, object]:
+        return optimize_instances(
+            settings, tmp_path / folder, instances(), distance_measure, **options
+        )
+
+    local = run("local")
+    on_ray = run("ray", ray=RayBackend(ray_cluster))
+    assert on_ray["instances"] == local["instances"]
+    # b stops at once, freeing its slot for c in step 2; a and c stop at -1 in step 3
+    assert [(s["id"], s["stopped"]) for s in local["instances"]] == [
+        ("b", "stop_when"), ("a", "stop_when"), ("c", "stop_when"),
+    ]  # fmt: skip
+
+    def iterates(folder: str) -> list[tuple[int, str, int, str, float]]:
+        return [
+            (e.step, e.instance, e.iteration, e.value, e.score)
+            for e in read_events(tmp_path / folder)
+            if isinstance(e, IterateEvent)
+        ]
+
+    assert iterates("ray") == iterates("local")
+    assert on_ray["usage"]["calls"] == local["usage"]["calls"] > 0
+    journal = (tmp_path / "ray" / "distributed" / "instances.jsonl").read_text().splitlines()
+    assert len(journal) == len(iterates("local"))  # one task per instance and step
+
+
+def test_an_instance_failing_on_every_attempt_stops_the_loop_naming_it(
+    ray_cluster: str, distance_env: None, tmp_path: Path
+) -> None:
+    from tests.scale.distance_plugin import measure_unless_hopeless
+    from tests.train.objective_fixtures import instances
+    from wordgrad.train.instance_optimization import InstanceOptimizationConfig, optimize_instances
+    from wordgrad.train.objective import Instance
+
+    hopeless = Instance("h", "x = 1", role="a setting of x", data={"hopeless": True})
+    with pytest.raises(TaskFailed) as failed:
+        optimize_instances(
+            InstanceOptimizationConfig(model="scripted-distance", iterations=1),
+            tmp_path / "run",
+            [*instances(), hopeless],
+            measure_unless_hopeless,
+            ray=RayBackend(ray_cluster, max_retries=1),
+        )
+    assert failed.value.index == 3 and failed.value.attempts == 2
+    assert "'h'" in failed.value.item and "step 1" in failed.value.item
+    assert "h cannot be measured" in str(failed.value)
+    # the others finished and were journaled: a second attempt would not send them again
+    journal = (tmp_path / "run" / "distributed" / "instances.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["key"] for line in journal) == ["1:a", "1:b", "1:c"]

@@ -42,6 +42,20 @@ def test_a_meter_from_another_process_adds_to_the_active_meters() -> None:
     assert driver.by_model["gpt-4o-mini"].calls == 4
 
 
+def test_a_merged_meter_keeps_every_total_and_reaches_context_meters_too() -> None:
+    from dataclasses import fields
+
+    from wordgrad.engine.usage import UsageMeter, UsageTotals
+
+    worker = UsageMeter()
+    for number, field in enumerate(fields(UsageTotals), start=1):
+        setattr(worker.total, field.name, type(getattr(worker.total, field.name))(number))
+    with tg.track(scope="context") as run_meter, tg.track() as process_meter:
+        record_meter(pickle.loads(pickle.dumps(worker)))
+    for meter in (run_meter, process_meter):
+        assert meter.total == worker.total  # every field, cached prompt tokens included
+
+
 def test_keys_and_endpoints_are_forwarded_and_nothing_else() -> None:
     environ = {
         "OPENAI_API_KEY": "sk-x",

@@ -159,6 +159,7 @@ _TOTALS_FIELDS = (
     "calls",
     "cached_calls",
     "prompt_tokens",
+    "cached_prompt_tokens",
     "completion_tokens",
     "latency_s",
     "cost_usd",
@@ -302,8 +303,11 @@ def record(engine_name: str, purpose: Purpose, response: Response) -> None:
 
 
 def record_meter(meter: UsageMeter) -> None:
-    """Add a meter's totals, counted elsewhere (another process), to the global meter and to
-    every meter active in this context, as if its calls had been made here."""
+    """Add a meter's totals, counted elsewhere (another process), to the global meter, to every
+    meter active in this context and to every open :func:`track` block (each meter once), as if
+    its calls had been made here."""
     GLOBAL_METER.merge(meter)
-    for active in _active_meters.get():
+    with _open_lock:
+        meters = {id(m): m for m in (*_active_meters.get(), *_open_meters)}
+    for active in meters.values():
         active.merge(meter)

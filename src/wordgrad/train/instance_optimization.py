@@ -23,6 +23,16 @@ Results (``results.json``): per finished instance its start, final and best scor
 start against final and start against best over all instances, each with a 95% bootstrap
 interval and a paired test.
 
+With ``ray=RayBackend()`` (``--ray`` on the command line) each instance's share of a step
+(its preparation on the first step, then one iterate) is a task on a Ray cluster
+(:mod:`wordgrad.distributed`): the loop travels to the workers without its engines, reporter or
+observers, and workers build the engines from the names in the config (engine objects are
+refused); the measure is a module-level function, so it pickles by name. Results come back in
+the instances' order and equal a local run's. Every finished task is journaled in
+``distributed/instances.jsonl`` in the run directory, so a driver killed mid-step and started
+again does not send those tasks again; the workers' usage is added to the run's meter, and the
+budget is checked before each task is sent.
+
 Subclasses (solution optimization, code, molecules, plans) override :meth:`prepare` (compute a
 starting value, e.g. a zero-shot answer, on the instance's first step), :meth:`critique`,
 :meth:`summarize` (what is kept per finished instance) and :meth:`results`.
@@ -33,13 +43,16 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import os
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
+from wordgrad.distributed import RayBackend, TaskFailed
 from wordgrad.engine.base import EngineLM
-from wordgrad.errors import InvalidInputError
+from wordgrad.errors import ConfigurationError, InvalidInputError
 from wordgrad.train.evaluate import accuracy_summary, paired_summary
 from wordgrad.train.loop import LoopConfig, Projection, RunLoop
 from wordgrad.train.objective import (
@@ -53,6 +66,7 @@ from wordgrad.train.objective import (
     instances_fingerprint,
     measure_name,
 )
+from wordgrad.train.progress import SilentReporter
 from wordgrad.train.runs import Run
 
 T = TypeVar("T")
@@ -164,11 +178,15 @@ class InstanceOptimization(RunLoop):
             :class:`~wordgrad.train.objective.Score`, a number or ``(number, feedback)``.
         stop_when: an early-stop condition beyond ``config.stop_at`` (not saved in the config;
             give the same one when resuming).
+        ray: run each instance's share of every step as a task on this Ray cluster (engines
+            are then built on the workers from the names in the config).
         **options: those of :class:`~wordgrad.train.loop.RunLoop` (engines, budget, reporter,
             ``on_event`` for a live view ...).
 
     Raises:
         InvalidInputError: for duplicate instance ids or a measure that does not pickle.
+        ConfigurationError: ``ray`` together with engine objects (which would carry their keys
+            into task arguments).
     """
 
     kind = "instances"
@@ -181,6 +199,7 @@ class InstanceOptimization(RunLoop):
         measure: Measure,
         *,
         stop_when: StopWhen | None = None,
+        ray: RayBackend | None = None,
         **options: Any,
     ) -> None:
         self.config = config
@@ -192,6 +211,23 @@ class InstanceOptimization(RunLoop):
             self._check(list(instances))
         super().__init__(_RunSettings(config, self._identity), run_dir, **options)
         self.stop_when = stop_when
+        self.ray = ray
+        if ray is not None and (self._forward is not None or self._backward is not None):
+            raise ConfigurationError(
+                "with ray=, engines are built on the workers from the names in the config; pass "
+                "engine names (register your own with wordgrad.engine.register_engine in a "
+                "plugin module named in $WORDGRAD_PLUGINS) instead of engine objects"
+            )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What travels to a Ray worker: everything but live engines (rebuilt there by name),
+        the reporter, observers and the budget (the driver keeps those)."""
+        state = dict(self.__dict__)
+        for name, value in self.__dict__.items():
+            if _holds_engine(value):
+                state[name] = None
+        state.update(reporter=SilentReporter(), on_event=None, confirm=None, budget=None, ray=None)
+        return state
 
     @property
     def instances(self) -> list[Instance]:
@@ -338,11 +374,45 @@ class InstanceOptimization(RunLoop):
             active.runner = self._runner(active.instance, engines)
         return active.runner.advance()
 
+    def _advance_all(
+        self, run: Run, step: int, active: list[_Active], engines: tuple[EngineLM, EngineLM]
+    ) -> list[Iterate]:
+        """Advance every active instance by one iterate: on threads, or as Ray tasks."""
+        if self.ray is None:
+            return side_by_side(lambda a: self._advance(a, engines), active)
+        work = [
+            _Work(
+                a.index,
+                step,
+                a.instance.as_dict(),
+                None if a.runner is None else a.runner.state_dict(),
+            )
+            for a in active
+        ]
+        outcomes = self.ray.map(
+            _RemoteAdvance(self, self._worker_key),
+            work,
+            keys=[f"{step}:{a.instance.id}" for a in active],
+            journal=_journal_path(run),
+            before_submit=lambda: run.check_budget(step - 1),  # stop once the budget is spent
+        )
+        iterates = []
+        for item, outcome in zip(active, outcomes):
+            if isinstance(outcome, TaskFailed):
+                raise outcome
+            item.instance = Instance.from_dict(outcome["instance"])
+            item.runner = self._runner(item.instance, engines)
+            item.runner.load_state_dict(outcome["state"])
+            iterates.append(Iterate.from_dict(outcome["iterate"]))
+        return iterates
+
     def execute(self, run: Run) -> dict[str, Any]:
         c = self.settings
         engines = self.engines()
         checkpoint = run.checkpoint
+        self._worker_key = uuid.uuid4().hex
         if checkpoint is None:
+            _journal_path(run).unlink(missing_ok=True)  # a fresh start redoes every task
             run.commit(0, {"next": 0, "active": [], "finished": []})
             checkpoint = run.checkpoint
         assert checkpoint is not None
@@ -368,7 +438,7 @@ class InstanceOptimization(RunLoop):
                 while len(active) < width and upcoming < len(self.instances):
                     active.append(_Active(upcoming, self.instances[upcoming], None))
                     upcoming += 1
-                iterates = side_by_side(lambda a: self._advance(a, engines), active)
+                iterates = self._advance_all(run, step, active, engines)
                 still: list[_Active] = []
                 for item, iterate in zip(active, iterates):
                     assert item.runner is not None
@@ -444,3 +514,56 @@ def _runner_of(active: _Active) -> ValueOptimizer:
     if active.runner is None:
         raise RuntimeError(f"instance {active.instance.id!r} has not started")
     return active.runner
+
+
+def _holds_engine(value: Any) -> bool:
+    if isinstance(value, EngineLM):
+        return True
+    return isinstance(value, tuple) and any(isinstance(v, EngineLM) for v in value)
+
+
+def _journal_path(run: Run) -> Path:
+    return Path(run.path) / "distributed" / "instances.jsonl"
+
+
+@dataclass(frozen=True)
+class _Work:
+    """One instance's share of a step, as a Ray task's argument (plain data, no secrets)."""
+
+    index: int
+    step: int
+    instance: dict[str, Any]
+    state: dict[str, Any] | None
+
+    def __repr__(self) -> str:
+        return f"instance {self.instance.get('id')!r} (#{self.index}) in step {self.step}"
+
+
+_WORKER_LOOPS: dict[str, InstanceOptimization] = {}
+"""Per worker process: the loop of each run (engines built once, on its first task)."""
+
+
+class _RemoteAdvance:
+    """``advance(work)`` in a Ray worker: what :meth:`InstanceOptimization._advance` does in
+    the driver (prepare on the first step, then one iterate), from and to plain data."""
+
+    def __init__(self, loop: InstanceOptimization, key: str) -> None:
+        self.loop = loop
+        self.key = key
+
+    def __call__(self, work: _Work) -> dict[str, Any]:
+        loop = _WORKER_LOOPS.setdefault(self.key, self.loop)
+        engines = loop.engines()
+        instance = Instance.from_dict(work.instance)
+        if work.state is None:
+            instance = loop.prepare(instance)
+            runner = loop._runner(instance, engines)
+        else:
+            runner = loop._runner(instance, engines)
+            runner.load_state_dict(work.state)
+        iterate = runner.advance()
+        return {
+            "instance": instance.as_dict(),
+            "state": runner.state_dict(),
+            "iterate": iterate.as_dict(),
+        }

@@ -12,8 +12,8 @@ Reported: zero-shot accuracy against majority-vote accuracy on the same question
 It is a use of :class:`~wordgrad.train.instance_optimization.InstanceOptimization`: each
 question is an instance, up to ``batch_size`` of them side by side; a step advances each by one
 version (the first is the zero-shot answer) and is checkpointed, so a killed run continues with
-the next unfinished step. Each version's correctness is logged (``iterate`` events) but never
-shown to the critic.
+the next unfinished step; ``ray=`` (``--ray``) runs each question's share of a step as a Ray
+task. Each version's correctness is logged (``iterate`` events) but never shown to the critic.
 
 ::
 
@@ -117,8 +117,10 @@ class SolutionOptimization(InstanceOptimization):
     zero-shot answer, reviewed by the task's critic (which never sees the right answer).
 
     A step advances every active question by one iterate (the first step of a question is
-    its zero-shot answer); ``batch_size`` questions run side by side. Takes the options of
-    :class:`~wordgrad.train.loop.RunLoop`; :func:`optimize_solutions` is the short way to run it.
+    its zero-shot answer); ``batch_size`` questions run side by side, on threads or, with
+    ``ray=RayBackend()``, as Ray tasks (see :class:`~wordgrad.train.instance_optimization.
+    InstanceOptimization`). Takes the options of :class:`~wordgrad.train.loop.RunLoop`;
+    :func:`optimize_solutions` is the short way to run it.
     """
 
     kind = "solution"
