@@ -869,7 +869,8 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(code)
 
 
-from wordgrad import cli_plan  # noqa: E402, F401  (registers `wordgrad optimize plan`)
+# registers `wordgrad optimize code`, `optimize molecule` and `optimize plan`
+from wordgrad import cli_code, cli_molecule, cli_plan  # noqa: E402, F401
 
 if __name__ == "__main__":
     importlib.import_module("wordgrad.cli").main()  # the module other modules register on

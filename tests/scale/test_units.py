@@ -106,3 +106,16 @@ def test_a_loop_on_ray_refuses_engine_objects_which_would_carry_keys(tmp_path: P
         SolutionOptimization(
             SolutionOptimizationConfig(), tmp_path, forward_engine=engine, ray=RayBackend()
         )
+
+
+@pytest.mark.parametrize("command", ["solution", "code", "molecule", "plan"])
+def test_every_instance_loop_command_takes_ray(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wordgrad.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit) as ended:
+        main(["optimize", command, "--help"])
+    assert ended.value.code == 0
+    assert "--ray" in capsys.readouterr().out
