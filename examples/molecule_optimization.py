@@ -40,8 +40,7 @@ DOPAMINE = "NCCc1ccc(O)c(O)c1"  # the receptor's own ligand, as a known binder t
 
 def chemist(request: Request) -> str:
     """The scripted engine: critic and feedback writer quote the score; the optimizer steps on."""
-    system = request.system_prompt or ""
-    if system.startswith("You revise"):
+    if request.purpose == "optimizer":
         current = request.prompt.split("<VARIABLE>", 1)[1].split("</VARIABLE>", 1)[0].strip()
         step = PATH.index(current) + 1 if current in PATH else 1
         return f"<IMPROVED_VARIABLE>{PATH[min(step, len(PATH) - 1)]}</IMPROVED_VARIABLE>"

@@ -32,16 +32,15 @@ _MISSED = re.compile(r"\[MISSED\] (\w+) ([^:]+):")
 def planner(request: Request) -> str:
     """The scripted critic, feedback writer and optimizer (each reply depends only on its
     request)."""
-    system = request.system_prompt or ""
     prompt = request.prompt
-    if system.startswith("You review one candidate"):
+    if request.purpose == "evaluation":
         missed = _MISSED.findall(prompt)
         if "No plan was computed" in prompt:
             return "The weights could not be read, so no plan exists; restate them."
         if not missed:
             return "Every clinical goal is met; the organs could be spared a little more."
         return "The plan misses " + "; ".join(f"{s} {m}" for s, m in missed) + "."
-    if system.startswith("You are the feedback writer"):
+    if request.purpose == "backward":
         missed_structures = [s for s, _ in _MISSED.findall(prompt)]
         for structure in ("PTV", "rectum", "bladder"):
             if structure in missed_structures or f"misses {structure}" in prompt:
@@ -49,7 +48,7 @@ def planner(request: Request) -> str:
         if "restate" in prompt:
             return "Write one 'structure: weight' line per structure."
         return "Lower the PTV weight a little to spare the organs."
-    if system.startswith("You revise"):
+    if request.purpose == "optimizer":
         current = prompt.split("<VARIABLE>", 1)[1].split("</VARIABLE>", 1)[0]
         weights = {name: float(value) for name, value in _WEIGHT.findall(current)}
         weights = weights or {"PTV": 30.0, "bladder": 300.0, "rectum": 300.0}

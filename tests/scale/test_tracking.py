@@ -111,7 +111,7 @@ def test_a_resumed_run_logs_into_the_same_mlflow_run(
     reply = models.backward_reply
 
     def stop_in_step_two(request: Request) -> str:
-        if (request.system_prompt or "").startswith("You revise") and next(updates) == 2:
+        if request.purpose == "optimizer" and next(updates) == 2:
             raise KeyboardInterrupt  # Ctrl-C during step 2's update
         return reply(request)
 

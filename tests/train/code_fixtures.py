@@ -46,12 +46,12 @@ def add_problem(task_id: str = "add") -> CodeProblem:
 
 
 def kind(request: Request) -> str:
-    system = request.system_prompt or ""
-    if system.startswith("You revise"):
+
+    if request.purpose == "optimizer":
         return "update"
-    if system.startswith("You are the feedback writer"):
+    if request.purpose == "backward":
         return "gradient"
-    if system.startswith("You review one candidate"):
+    if request.purpose == "evaluation":
         return "critic"
     if "explain why your implementation fails" in request.prompt:
         return "reflection"

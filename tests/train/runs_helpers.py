@@ -35,7 +35,7 @@ class CrashingScript:
         self.updates = 0
 
     def __call__(self, request: Request) -> str:
-        if (request.system_prompt or "").startswith("You revise"):
+        if request.purpose == "optimizer":
             self.updates += 1
             if self.updates == self.at:
                 raise Crash(f"crash in optimizer call {self.at}")

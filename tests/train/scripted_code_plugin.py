@@ -42,16 +42,16 @@ def _entry_point(text: str) -> str | None:
 
 
 def script(request: Request) -> str:
-    system, prompt = request.system_prompt or "", request.prompt
-    if system.startswith("You revise"):
+    prompt = request.prompt
+    if request.purpose == "optimizer":
         _maybe_hang()
         current = prompt.split("<VARIABLE>", 1)[1].split("</VARIABLE>", 1)[0]
         name = _entry_point(current)
         fixed = references()[name][1] if name and "Write its body" in prompt else current
         return f"<IMPROVED_VARIABLE>{fixed}</IMPROVED_VARIABLE>"
-    if system.startswith("You are the feedback writer"):
+    if request.purpose == "backward":
         return "Write its body as the docstring says." if "returns None" in prompt else "Fine."
-    if system.startswith("You review one candidate"):
+    if request.purpose == "evaluation":
         return "The function returns None for every input." if "got None" in prompt else "Good."
     name = _entry_point(prompt)
     if name is None:

@@ -63,9 +63,7 @@ def test_a_trajectory_from_a_fragment(tmp_path: Path) -> None:
 def test_momentum_shows_the_optimizer_earlier_molecules(tmp_path: Path) -> None:
     engine = ScriptedEngine(chemist)
     run(tmp_path / "run", engine, momentum_window=3)
-    updates = [
-        r.prompt for r in engine.requests if (r.system_prompt or "").startswith("You revise")
-    ]
+    updates = [r.prompt for r in engine.requests if r.purpose == "optimizer"]
     assert len(updates) == 4
     history = updates[-1].split("<EARLIER_VERSIONS>", 1)[1].split("</EARLIER_VERSIONS>", 1)[0]
     assert history.index(PATH[0]) < history.index(PATH[1]) < history.index(PATH[2])

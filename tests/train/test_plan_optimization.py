@@ -29,14 +29,14 @@ REPAIRED = "PTV: 1000\nbladder: 300\nrectum: 300"
 def script(request: Request) -> str:
     """Critic and feedback echo whether a plan exists; the optimizer first writes a weight
     that is not a number, then (shown that it could not be read) a readable set."""
-    system, prompt = request.system_prompt or "", request.prompt
-    if system.startswith("You review one candidate"):
+    prompt = request.prompt
+    if request.purpose == "evaluation":
         if "No plan was computed" in prompt:
             return "The weights were not readable: PTV has no number."
         return "The target coverage is too low."
-    if system.startswith("You are the feedback writer"):
+    if request.purpose == "backward":
         return "Give every structure a positive number; raise the PTV weight."
-    if system.startswith("You revise"):
+    if request.purpose == "optimizer":
         current = prompt.split("<VARIABLE>", 1)[1].split("</VARIABLE>", 1)[0]
         try:
             parse_weights(current, STRUCTURES)
@@ -81,9 +81,7 @@ def test_malformed_weights_update_is_feedback_not_an_exception(cache: Path, tmp_
     assert "No plan was computed" in malformed.feedback
     assert "the weight of PTV must be a positive number, not plenty" in malformed.feedback
     # the next critique read that feedback, and the repaired weights were planned again
-    critiques = [
-        r.prompt for r in engine.requests if (r.system_prompt or "").startswith("You review")
-    ]
+    critiques = [r.prompt for r in engine.requests if r.purpose == "evaluation"]
     assert any("the weight of PTV must be a positive number" in prompt for prompt in critiques)
     assert repaired.critique == "The weights were not readable: PTV has no number."
     assert repaired.details["plan"]["weights"] == {"PTV": 1000.0, "bladder": 300.0, "rectum": 300.0}
