@@ -35,8 +35,11 @@ def run_steps(server: FakeOpenAIServer, steps: int) -> list[str]:
         retry=FAST_RETRIES,
     )
     workload = prompt_optimization(tg, engine)
-    for _ in range(steps):
-        workload.step()
+    try:
+        for _ in range(steps):
+            workload.step()
+    finally:  # its pooled connections (a timed-out attempt's too) close here, not at collection
+        engine._client.close()  # type: ignore[attr-defined]
     return [str(p.value) for p in workload.parameters]
 
 
