@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import wordgrad.engine.base as base
+from tests import imaging
 from wordgrad.engine import EngineLM, RateLimiter, ScriptedEngine, track
 from wordgrad.errors import ContextLengthError, ServerError
 from wordgrad.executor import EXECUTOR, resolve
@@ -63,8 +64,8 @@ def test_an_upstream_style_engine_runs_through_the_executor() -> None:
 def test_an_upstream_style_engine_receives_images_as_bytes() -> None:
     engine = UpstreamStyle()
     engine.configure(cache=False)
-    engine.send(Request.chat(["look", b"\x89PNG...."]))
-    assert engine.calls[0][0] == ["look", b"\x89PNG...."]
+    engine.send(Request.chat(["look", imaging.PNG]))
+    assert engine.calls[0][0] == ["look", imaging.PNG]
 
 
 def test_generate_must_return_text() -> None:

@@ -6,6 +6,7 @@ the exception that comes out.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import openai
 import pytest
 
+from tests import imaging
 from tests.engine.conftest import FAST_RETRY, Reply, StubServer, completion, json_reply
 from wordgrad.engine import ChatExternalClient, OpenAICompatibleEngine, get_engine
 from wordgrad.engine.retry import RetryPolicy
@@ -96,11 +98,13 @@ def test_images_are_sent_as_data_urls(server: StubServer) -> None:
     server.queue(json_reply(completion("a cat")))
     engine = engine_for(server)
 
-    engine.generate(["What is this?", ImagePart(b"\x89PNG....", "image/png")])
+    engine.generate(["What is this?", ImagePart(imaging.PNG, "image/png")])
 
     content = server.received[0].json["messages"][1]["content"]
     assert content[0] == {"type": "text", "text": "What is this?"}
-    assert content[1]["image_url"]["url"] == "data:image/png;base64,iVBORy4uLi4="
+    assert content[1]["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(
+        imaging.PNG
+    ).decode("ascii")
 
 
 def test_n_choices_come_back_in_order(server: StubServer) -> None:

@@ -29,8 +29,8 @@ from wordgrad.llm import (
     Request,
     Response,
     Usage,
-    estimate_tokens_of_length,
 )
+from wordgrad.tokens import count_tokens
 
 _REQUEST_PARAMS = frozenset(f.name for f in fields(Request)) - {"messages", "extra"}
 
@@ -169,8 +169,9 @@ class EngineLM:
         )
 
     def count_tokens(self, text: str) -> int:
-        """Tokens in ``text``; an estimate unless the provider knows better."""
-        return estimate_tokens_of_length(len(text))
+        """Tokens in ``text`` for this model (:func:`wordgrad.tokens.count_tokens`: exact where
+        a tokenizer works offline, else a per-script estimate that does not under-count)."""
+        return count_tokens(text, self.model_string)
 
     # ------------------------------------------------------------------ what users call
 

@@ -15,7 +15,7 @@ from wordgrad.executor import EXECUTOR, resolve
 from wordgrad.llm import Message, Request, Response, ResponseFormat
 from wordgrad.optimizer.base import Optimizer
 from wordgrad.optimizer.leaks import copied_inputs, leaked_tags
-from wordgrad.optimizer.parsing import JSON_FIELD, ReplyFormat, extract_new_value, json_schema
+from wordgrad.optimizer.parsing import JSON_FIELD, ReplyFormat, json_schema, parse_update
 from wordgrad.variable import Variable
 
 OnParseError = Literal["raise", "record"]
@@ -195,22 +195,27 @@ class TextualGradientDescent(Optimizer):
                 )
         requests = [self._checked_request(p, engine) for p in targets]
         replies = [resolve(f).text for f in self._send_all(engine, targets, requests)]
-        values = [extract_new_value(reply, self.reply_format) for reply in replies]
+        parsed = [
+            parse_update(reply, self.reply_format, p.text) for p, reply in zip(targets, replies)
+        ]
+        values = [p.value for p in parsed]
 
         failed = [i for i, value in enumerate(values) if value is None]
         repairs = [self._repair_request(requests[i], replies[i], engine) for i in failed]
         for i, future in zip(failed, self._send_all(engine, [targets[i] for i in failed], repairs)):
             replies[i] = resolve(future).text
-            values[i] = extract_new_value(replies[i], self.reply_format)
+            parsed[i] = parse_update(replies[i], self.reply_format, targets[i].text)
+            values[i] = parsed[i].value
 
         errors = []
-        for parameter, value, reply in zip(targets, values, replies):
+        for parameter, value, reply, outcome in zip(targets, values, replies, parsed):
             if value is None:
                 errors.append(
                     UpdateParseError(
-                        f"no new value for {parameter.role_description!r} in the optimizer's "
-                        "reply, even after asking again; the old value was kept. Use a stronger "
-                        "optimizer engine or simpler new_variable_tags",
+                        f"no usable new value for {parameter.role_description!r} in the "
+                        f"optimizer's reply ({outcome.problem}), even after asking again; the old "
+                        "value was kept. Use a stronger optimizer engine or simpler "
+                        "new_variable_tags",
                         parameter_role=parameter.role_description,
                         reply=reply,
                     )
