@@ -16,7 +16,7 @@ from typing import Any
 
 from wordgrad.engine.base import EngineLM
 from wordgrad.engine.registry import default_engine, get_engine
-from wordgrad.errors import NoEngineError
+from wordgrad.errors import InvalidInputError, NoEngineError
 from wordgrad.executor import EXECUTOR
 
 _UNSET: Any = object()
@@ -30,7 +30,15 @@ _context_engines: dict[str, contextvars.ContextVar[EngineLM | None]] = {
 
 
 def _as_engine(engine: EngineLM | str, **kwargs: Any) -> EngineLM:
-    return get_engine(engine, **kwargs) if isinstance(engine, str) else engine
+    if isinstance(engine, str):
+        return get_engine(engine, **kwargs)
+    if not isinstance(engine, EngineLM):
+        raise InvalidInputError(
+            f"expected an engine or an engine's name, got {type(engine).__name__} "
+            f"({engine!r:.60}); e.g. 'gpt-4o', tg.get_engine('openai/gpt-4o-mini') or your own "
+            "EngineLM subclass"
+        )
+    return engine
 
 
 def _current(kind: str) -> EngineLM | None:

@@ -109,6 +109,18 @@ class Request:
     response_format: ResponseFormat | None = None
     extra: tuple[tuple[str, Any], ...] = ()
     """Provider-specific options as sorted (name, value) pairs; part of the fingerprint."""
+    sample: int | None = None
+    """Which sample this is, for drawing several replies to the same messages (self-consistency,
+    majority votes at temperature > 0). Never sent to the provider; part of the fingerprint, so
+    samples 0, 1, 2 ... are cached and de-duplicated separately instead of all getting the first
+    reply."""
+
+    def __post_init__(self) -> None:
+        sample = self.sample
+        if sample is not None and (
+            isinstance(sample, bool) or not isinstance(sample, int) or sample < 0
+        ):
+            raise InvalidInputError(f"sample must be a whole number >= 0, got {self.sample!r}")
 
     @classmethod
     def chat(
@@ -191,6 +203,8 @@ class Request:
             "n": self.n,
             "response_format": self.response_format.canonical() if self.response_format else None,
             "extra": [[k, v] for k, v in self.extra],
+            # Only when set, so requests without a sample index keep their earlier fingerprints.
+            **({"sample": self.sample} if self.sample is not None else {}),
         }
 
     def fingerprint(self, *, provider: str = "", model: str = "") -> str:
@@ -205,7 +219,7 @@ class Request:
 
 
 _SAMPLING_FIELDS = frozenset(
-    {"temperature", "max_tokens", "top_p", "seed", "stop", "n", "response_format"}
+    {"temperature", "max_tokens", "top_p", "seed", "stop", "n", "response_format", "sample"}
 )
 
 
@@ -296,7 +310,7 @@ def _as_content(prompt: str | Sequence[str | bytes | ImagePart]) -> str | tuple[
 
 
 def sniff_image_type(data: bytes) -> str:
-    """The MIME type of image bytes after checking them (see :func:`wordgrad.images.check_image`)."""
+    """The MIME type of image bytes, after :func:`wordgrad.images.check_image` checked them."""
     return check_image(data)
 
 

@@ -487,7 +487,10 @@ def _unique_trainable(variables: Sequence[Variable]) -> list[Variable]:
 
 
 def _is_bool(value: object) -> bool:
-    return isinstance(value, bool) or type(value).__name__ == "bool_"  # numpy's bool
+    kind = type(value)
+    return isinstance(value, bool) or (
+        kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")
+    )
 
 
 def _coerce(value: object) -> Value:

@@ -255,7 +255,7 @@ def test_updates_that_copy_our_tags_or_a_training_input_are_flagged() -> None:
         tg.TGD([parameter], engine=copying).step()
     messages = [str(w.message) for w in caught]
     assert any("<FEEDBACK>" in m for m in messages)
-    assert any("verbatim" in m for m in messages)
+    assert any("training inputs" in m for m in messages)
 
     parameter.receive_gradient("fine")
     clean = tg.ScriptedEngine(

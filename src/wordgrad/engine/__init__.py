@@ -24,6 +24,7 @@ from wordgrad.engine.registry import (
     unregister_engine,
 )
 from wordgrad.engine.retry import RetryPolicy
+from wordgrad.engine.sampling import sampled
 from wordgrad.engine.scripted import ScriptedEngine, ScriptExhaustedError
 from wordgrad.engine.usage import UsageMeter, set_price, track
 
@@ -50,6 +51,7 @@ __all__ = [
     "default_engine",
     "get_engine",
     "register_engine",
+    "sampled",
     "set_price",
     "track",
     "unregister_engine",

@@ -19,6 +19,7 @@ from dataclasses import fields
 from typing import Any
 
 from wordgrad.engine.cache import ResponseCache, resolve_cache
+from wordgrad.engine.kvcache import check_cache_setting
 from wordgrad.engine.retry import RetryPolicy, call_with_retries
 from wordgrad.engine.usage import record
 from wordgrad.errors import ContextLengthError, InvalidRequestError
@@ -126,6 +127,7 @@ class EngineLM:
         requests_per_minute: float | None = None,
     ) -> None:
         """Set the pipeline's options (also usable on a user subclass that skipped ``__init__``)."""
+        check_cache_setting(cache)
         self._cache_setting = cache
         self._cache: ResponseCache | None = None
         self._cache_resolved = False

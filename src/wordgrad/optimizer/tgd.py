@@ -10,11 +10,17 @@ from typing import Any, Literal
 from wordgrad import prompts
 from wordgrad.config import resolve_engine
 from wordgrad.engine.base import EngineLM
-from wordgrad.errors import ContextLengthError, LeakWarning, NoGradientWarning, UpdateParseError
+from wordgrad.errors import (
+    ContextLengthError,
+    InvalidInputError,
+    LeakWarning,
+    NoGradientWarning,
+    UpdateParseError,
+)
 from wordgrad.executor import EXECUTOR, resolve
 from wordgrad.llm import Message, Request, Response, ResponseFormat
 from wordgrad.optimizer.base import Optimizer
-from wordgrad.optimizer.leaks import copied_inputs, leaked_tags
+from wordgrad.optimizer.leaks import copied_inputs, copied_instructions, leaked_tags
 from wordgrad.optimizer.parsing import JSON_FIELD, ReplyFormat, json_schema, parse_update
 from wordgrad.variable import Variable
 
@@ -57,11 +63,23 @@ class TextualGradientDescent(Optimizer):
         momentum_window: int = 0,
         on_parse_error: OnParseError = "raise",
     ) -> None:
+        for name, entries in (
+            ("constraints", constraints),
+            ("in_context_examples", in_context_examples),
+            ("new_variable_tags", new_variable_tags),
+        ):
+            if isinstance(entries, str) or (
+                entries is not None and not all(isinstance(e, str) for e in entries)
+            ):
+                raise InvalidInputError(
+                    f"{name} must be a list of strings, got {entries!r:.60}; wrap a single "
+                    f"one: {name}=[...]"
+                )
         for name, window in (
             ("gradient_memory", gradient_memory),
             ("momentum_window", momentum_window),
         ):
-            if not isinstance(window, int) or window < 0:
+            if isinstance(window, bool) or not isinstance(window, int) or window < 0:
                 raise ValueError(f"{name} must be a whole number >= 0, got {window!r}")
         if on_parse_error not in ("raise", "record"):
             raise ValueError(f"on_parse_error must be 'raise' or 'record', got {on_parse_error!r}")
@@ -236,17 +254,29 @@ class TextualGradientDescent(Optimizer):
         calls = [c["context"] for c in parameter.gradients_context.values() if c is not None]
         tags = leaked_tags(new_value, old_value)
         copies = copied_inputs(new_value, old_value, calls)
+        custom = [self.custom_system_prompt] if self.custom_system_prompt else []
+        instructions = copied_instructions(new_value, old_value, custom)
+        role = parameter.role_description
         if tags:
             warnings.warn(
-                f"the update of {parameter.role_description!r} contains the optimizer's own "
-                f"tags {tags}; check the new value or add a constraint against it",
+                f"the update of {role!r} contains the optimizer's own tags {tags}; check the "
+                "new value or add a constraint against it",
                 LeakWarning,
                 stacklevel=3,
             )
         if copies:
             warnings.warn(
-                f"the update of {parameter.role_description!r} pastes {len(copies)} line(s) of "
-                f"training input verbatim (e.g. {copies[0][:60]!r}...); such prompts overfit",
+                f"the update of {role!r} copies {len(copies)} passage(s) of the training inputs "
+                f"(e.g. {_shown(copies[0])!r}); prompts that hold training examples overfit. "
+                "Add a constraint such as 'Do not quote the examples'",
+                LeakWarning,
+                stacklevel=3,
+            )
+        if instructions:
+            warnings.warn(
+                f"the update of {role!r} copies the optimizer's own instructions (e.g. "
+                f"{_shown(instructions[0])!r}); the model that reads this variable never sees "
+                "those instructions, so check the new value",
                 LeakWarning,
                 stacklevel=3,
             )
@@ -324,6 +354,10 @@ class TextualGradientDescentwithMomentum(TextualGradientDescent):
 
 
 TGD = TextualGradientDescent
+
+
+def _shown(run: str, limit: int = 80) -> str:
+    return run if len(run) <= limit else run[: limit - 3] + "..."
 
 
 def _past_feedback(memory: Sequence[str], window: int) -> str:
