@@ -62,6 +62,8 @@ PROVIDERS: dict[str, Provider] = {
     "anthropic": Provider("anthropic", "AnthropicEngine"),
     "gemini": Provider("gemini", "GeminiEngine"),
     "litellm": Provider("litellm", "LiteLLMEngine"),
+    "bedrock": Provider("bedrock", "BedrockEngine"),
+    "cohere": Provider("cohere", "CohereEngine"),
     "together": _compatible("together"),
     "groq": _compatible("groq"),
     "deepseek": _compatible("deepseek"),
@@ -101,6 +103,11 @@ def _starting(*texts: str) -> Callable[[str], str | None]:
     return lambda name: name if name.startswith(texts) else None
 
 
+def _one_of(*names: str) -> Callable[[str], str | None]:
+    """A rule part: exactly one of ``names``, as it is."""
+    return lambda name: name if name in names else None
+
+
 UPSTREAM_RULES: tuple[tuple[Callable[[str], str | None], str], ...] = (
     (_prefix("experimental:"), "litellm"),
     (_prefix("azure-"), "azure"),
@@ -112,6 +119,7 @@ UPSTREAM_RULES: tuple[tuple[Callable[[str], str | None], str], ...] = (
     (_starting("gpt-", "chatgpt-", "o1", "o3", "o4-"), "openai"),
     (_containing("claude"), "anthropic"),
     (_containing("gemini"), "gemini"),
+    (_one_of("command-r-plus", "command-r", "command", "command-light"), "cohere"),
 )
 """Upstream-style names, tried in order: (match giving the model name or None, provider)."""
 
