@@ -6,7 +6,10 @@ without loading their SDKs: each SDK is imported when its first engine is built.
 
 from wordgrad.engine.anthropic import AnthropicEngine, ChatAnthropic
 from wordgrad.engine.base import DEFAULT_SYSTEM_PROMPT, EngineLM, RateLimiter
+from wordgrad.engine.bedrock import BedrockEngine, ChatBedrockEngine
 from wordgrad.engine.cache import ResponseCache
+from wordgrad.engine.cohere import ChatCohere, CohereEngine
+from wordgrad.engine.compat import CachedEngine, validate_multimodal_engine
 from wordgrad.engine.gemini import ChatGemini, GeminiEngine
 from wordgrad.engine.litellm import LiteLLMEngine
 from wordgrad.engine.local import LocalEngine
@@ -33,10 +36,15 @@ __all__ = [
     "AnthropicEngine",
     "AzureChatOpenAI",
     "AzureOpenAIEngine",
+    "BedrockEngine",
+    "CachedEngine",
     "ChatAnthropic",
+    "ChatBedrockEngine",
+    "ChatCohere",
     "ChatExternalClient",
     "ChatGemini",
     "ChatOpenAI",
+    "CohereEngine",
     "EngineLM",
     "GeminiEngine",
     "LiteLLMEngine",
@@ -55,4 +63,5 @@ __all__ = [
     "set_price",
     "track",
     "unregister_engine",
+    "validate_multimodal_engine",
 ]

@@ -19,6 +19,7 @@ from dataclasses import fields
 from typing import Any
 
 from wordgrad.engine.cache import ResponseCache, resolve_cache
+from wordgrad.engine.compat import CachedEngine
 from wordgrad.engine.kvcache import check_cache_setting
 from wordgrad.engine.retry import RetryPolicy, call_with_retries
 from wordgrad.engine.usage import record
@@ -44,6 +45,8 @@ def _sets(request: Request, name: str) -> bool:
         return getattr(request, name) is not None
     return any(key == name for key, _ in request.extra)
 
+
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "CachedEngine", "EngineLM", "RateLimiter"]
 
 DEFAULT_SYSTEM_PROMPT = "You are a careful, helpful assistant. Answer precisely and concisely."
 

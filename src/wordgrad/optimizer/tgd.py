@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any, Literal
@@ -118,6 +119,80 @@ class TextualGradientDescent(Optimizer):
     def gradient_memory(self) -> int:
         return int(self.param_groups[0]["gradient_memory"])
 
+    # ------------------------------------------------------------------ upstream's attributes
+
+    @property
+    def in_context_examples(self) -> list[str]:
+        return list(self.param_groups[0]["in_context_examples"])
+
+    @property
+    def do_constrained(self) -> bool:
+        """Whether constraints are set (upstream's flag)."""
+        return bool(self.param_groups[0]["constraints"])
+
+    @property
+    def do_in_context_examples(self) -> bool:
+        return bool(self.param_groups[0]["in_context_examples"])
+
+    @property
+    def do_gradient_memory(self) -> bool:
+        return self.gradient_memory > 0
+
+    @property
+    def constraint_text(self) -> str:
+        """The constraints as the update request lists them (numbered, one per line)."""
+        return "\n".join(f"{i}. {c}" for i, c in enumerate(self.constraints, start=1))
+
+    @property
+    def optimizer_system_prompt(self) -> str:
+        """The system prompt of update requests, tags filled in (upstream's attribute)."""
+        return self.system_prompt()
+
+    @property
+    def gradient_memory_dict(self) -> defaultdict[Variable, list[dict[str, str]]]:
+        """The feedback of past updates per parameter, ``[{"value": text}, ...]`` oldest first
+        (upstream's attribute; a copy, built from :attr:`state`). Kept only with
+        ``gradient_memory > 0``, the last ``gradient_memory`` updates."""
+        memory: defaultdict[Variable, list[dict[str, str]]] = defaultdict(list)
+        for parameter, state in self.state.items():
+            memory[parameter] = [{"value": text} for text in state.get("memory", [])]
+        return memory
+
+    def get_gradient_memory_text(self, variable: Variable) -> str:
+        """The past-feedback section the next update of ``variable`` will show ("" if none)."""
+        group = self._group_of(variable)
+        state = self.state.get(variable, {})
+        return _past_feedback(state.get("memory", []), group["gradient_memory"])
+
+    def update_gradient_memory(self, variable: Variable) -> None:
+        """Remember ``variable``'s current feedback in its gradient memory (``step`` does this)."""
+        group = self._group_of(variable)
+        if not group["gradient_memory"]:
+            return
+        state = self.state.setdefault(variable, {"memory": [], "momentum": [], "updates": 0})
+        feedback = variable.get_gradient_text()
+        state["memory"] = [*state["memory"], feedback][-group["gradient_memory"] :]
+
+    @property
+    def momentum_window(self) -> int:
+        return int(self.param_groups[0]["momentum_window"])
+
+    @property
+    def do_momentum(self) -> bool:
+        return self.momentum_window > 0
+
+    @property
+    def momentum_storage(self) -> list[list[dict[str, str]]]:
+        """Per parameter, in order, its earlier values with their feedback (upstream's
+        ``[{"value", "gradients"}]`` lists; a copy, built from :attr:`state`)."""
+        return [
+            [
+                {"value": entry["value"], "gradients": entry["feedback"]}
+                for entry in self.state.get(p, {}).get("momentum", [])
+            ]
+            for p in self.parameters
+        ]
+
     # ------------------------------------------------------------------ the update prompt
 
     def _uses_json(self, engine: EngineLM) -> bool:
@@ -167,23 +242,7 @@ class TextualGradientDescent(Optimizer):
         return request
 
     def _feedback_text(self, parameter: Variable) -> str:
-        items = []
-        for gradient in parameter.gradients:
-            if not gradient.text.strip():
-                continue
-            context = parameter.gradients_context.get(gradient)
-            if context is None:
-                items.append(prompts.render("optimizer.feedback_plain", text=gradient.text))
-            else:
-                items.append(
-                    prompts.render(
-                        "optimizer.feedback_with_call",
-                        output_role=context["response_desc"],
-                        call=context["context"],
-                        text=gradient.text,
-                    )
-                )
-        return "\n".join(items) or prompts.render("optimizer.no_feedback")
+        return feedback_text(parameter)
 
     def _group_of(self, parameter: Variable) -> dict[str, Any]:
         for group in self.param_groups:
@@ -316,8 +375,7 @@ class TextualGradientDescent(Optimizer):
         group = self._group_of(parameter)
         state = self.state.setdefault(parameter, {"memory": [], "momentum": [], "updates": 0})
         feedback = parameter.get_gradient_text()
-        if group["gradient_memory"]:
-            state["memory"] = [*state["memory"], feedback][-group["gradient_memory"] :]
+        self.update_gradient_memory(parameter)
         if group["momentum_window"]:
             entry = {"value": parameter.text, "feedback": feedback}
             state["momentum"] = [*state["momentum"], entry][-group["momentum_window"] :]
@@ -354,6 +412,28 @@ class TextualGradientDescentwithMomentum(TextualGradientDescent):
 
 
 TGD = TextualGradientDescent
+
+
+def feedback_text(parameter: Variable) -> str:
+    """The feedback ``parameter`` received, each piece with the call it came from, as the update
+    request shows it (upstream's ``get_gradient_and_context_text``)."""
+    items = []
+    for gradient in parameter.gradients:
+        if not gradient.text.strip():
+            continue
+        context = parameter.gradients_context.get(gradient)
+        if context is None:
+            items.append(prompts.render("optimizer.feedback_plain", text=gradient.text))
+        else:
+            items.append(
+                prompts.render(
+                    "optimizer.feedback_with_call",
+                    output_role=context["response_desc"],
+                    call=context["context"],
+                    text=gradient.text,
+                )
+            )
+    return "\n".join(items) or prompts.render("optimizer.no_feedback")
 
 
 def _shown(run: str, limit: int = 80) -> str:

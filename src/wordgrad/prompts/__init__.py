@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from wordgrad.prompts.templates import TEMPLATES
 
-__all__ = ["TEMPLATES", "render", "template_fields"]
+__all__ = ["GRADIENT_TEMPLATE", "TEMPLATES", "render", "template_fields"]
 
 
 def template_fields(name: str) -> tuple[str, ...]:
@@ -46,3 +46,12 @@ def _template(name: str) -> str:
         return TEMPLATES[name]
     except KeyError:
         raise KeyError(f"no prompt template named {name!r}; known: {sorted(TEMPLATES)}") from None
+
+
+def __getattr__(name: str) -> str:
+    # Upstream's ``textgrad.prompts.GRADIENT_TEMPLATE``; built in prompts.upstream.
+    if name == "GRADIENT_TEMPLATE":
+        from wordgrad.prompts.upstream import GRADIENT_TEMPLATE
+
+        return GRADIENT_TEMPLATE
+    raise AttributeError(f"module 'wordgrad.prompts' has no attribute {name!r}")

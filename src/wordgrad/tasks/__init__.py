@@ -35,6 +35,7 @@ from wordgrad.tasks.humaneval import HumanEval
 from wordgrad.tasks.instance import GPQAInstanceDataset, MMLUInstanceDataset
 from wordgrad.tasks.leetcode import LeetCodeHardEval
 from wordgrad.tasks.mmlu import MMLU
+from wordgrad.variable import Variable
 
 Metric = Literal["default", "exact", "llm"]
 EvalFn = StringBasedFunction | MultiFieldTokenParsedEvaluation
@@ -154,11 +155,13 @@ __all__ = [
     "BigBenchHard",
     "DataLoader",
     "Dataset",
+    "EngineLM",
     "GPQAInstanceDataset",
     "GSM8K_DSPy",
     "HumanEval",
     "LeetCodeHardEval",
     "MMLUInstanceDataset",
+    "Variable",
     "load_instance_task",
     "load_task",
 ]
