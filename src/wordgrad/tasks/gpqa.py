@@ -87,6 +87,8 @@ class GPQA(Dataset[tuple[str, str]]):
 
 __all__ = [
     "GPQA",
+    "GPQAInstanceDataset",
+    "GPQAInstanceDatasetOpenAI",
     "QUERY_TEMPLATE_MULTICHOICE",
     "SUBSETS",
     "eval_string_based",

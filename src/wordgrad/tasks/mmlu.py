@@ -77,6 +77,7 @@ class MMLU(Dataset[tuple[str, str]]):
 
 __all__ = [
     "MMLU",
+    "MMLUInstanceDataset",
     "QUERY_TEMPLATE_MULTICHOICE",
     "eval_string_based",
     "load_questions",
