@@ -187,3 +187,14 @@ def test_an_llm_call_refuses_images_for_an_engine_that_does_not_take_them() -> N
     with pytest.raises(InvalidInputError, match="OrderedFieldsMultimodalLLMCall"):
         call({"picture": image})
     assert engine.requests == []
+
+
+def test_task_loaders_name_wrong_argument_types() -> None:
+    with pytest.raises(TypeError, match="task_name must be a string"):
+        tg.tasks.load_task(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="task_name must be a string"):
+        tg.tasks.load_instance_task(None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="batch_size must be a whole number"):
+        tg.tasks.DataLoader([1, 2], batch_size="3")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="wrap an iterator"):
+        tg.tasks.DataLoader(iter([1, 2]), batch_size=1)  # type: ignore[arg-type]

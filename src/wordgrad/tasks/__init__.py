@@ -76,6 +76,7 @@ def load_task(
         ValueError: an unknown task name or metric.
         DataError: the data is missing and cannot be downloaded, or is corrupt.
     """
+    _check_name(task_name)
     if metric not in ("default", "exact", "llm"):
         raise ValueError(f"metric must be 'default', 'exact' or 'llm', got {metric!r}")
     if task_name.startswith("BBH_") and task_name[4:] in BBH_TASKS:
@@ -95,6 +96,14 @@ def load_task(
     raise ValueError(
         f"unknown task {task_name!r}; load_task knows: {', '.join(AVAILABLE_DATASETS)}"
     )
+
+
+def _check_name(task_name: object) -> None:
+    if not isinstance(task_name, str):
+        raise TypeError(
+            f"task_name must be a string such as 'BBH_object_counting', got "
+            f"{type(task_name).__name__}"
+        )
 
 
 def _eval_fn(
@@ -127,6 +136,7 @@ def load_instance_task(
         ValueError: an unknown task name.
         DataError: the data is missing and cannot be downloaded, or is corrupt.
     """
+    _check_name(task_name)
     dataset: Dataset[tuple[object, ...]]
     if task_name.startswith("MMLU_"):
         dataset = MMLUInstanceDataset(

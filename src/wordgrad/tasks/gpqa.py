@@ -87,10 +87,10 @@ class GPQA(Dataset[tuple[str, str]]):
 
 __all__ = [
     "GPQA",
-    "GPQAInstanceDataset",
-    "GPQAInstanceDatasetOpenAI",
     "QUERY_TEMPLATE_MULTICHOICE",
     "SUBSETS",
+    "GPQAInstanceDataset",  # noqa: F822 (module __getattr__)
+    "GPQAInstanceDatasetOpenAI",  # noqa: F822
     "eval_string_based",
     "load_questions",
     "source",

@@ -77,8 +77,8 @@ class MMLU(Dataset[tuple[str, str]]):
 
 __all__ = [
     "MMLU",
-    "MMLUInstanceDataset",
     "QUERY_TEMPLATE_MULTICHOICE",
+    "MMLUInstanceDataset",  # noqa: F822 (module __getattr__)
     "eval_string_based",
     "load_questions",
     "source",
