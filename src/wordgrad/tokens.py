@@ -12,7 +12,7 @@ estimate per script that does not under-count.
    :func:`estimate_tokens`, which counts each run of text by its script. Byte-level BPE
    vocabularies hold few merges for most non-Latin scripts, so these are counted generously:
    a CJK character (Han, kana, Hangul) as 1.5 tokens, any other non-ASCII character as half its
-   UTF-8 length. Latin words count one token per four letters (at least one per word), digits
+   UTF-8 length. Latin words count about one token per four letters, digits
    one per three (tiktoken splits numbers into groups of at most three), other symbols one each.
 
 The old rule (characters / 4) counted a 30,000-character Chinese text as 7,500 tokens; it is
@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-import unicodedata
 from collections.abc import Callable
 
 MESSAGE_OVERHEAD_TOKENS = 4
@@ -33,7 +32,21 @@ MESSAGE_OVERHEAD_TOKENS = 4
 _CL100K_MODELS = ("gpt-3.5", "gpt-35", "gpt-4-", "gpt-4")
 _O200K_MODELS = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "chatgpt-", "o1", "o3", "o4")
 
-_RUN = re.compile(r"[A-Za-z]+|[0-9]+|\s+|.", re.S)
+_CJK_CLASS = (
+    "\u3000-\u303f"  # CJK punctuation
+    "\u3040-\u30ff"  # hiragana, katakana
+    "\u3400-\u4dbf"  # CJK extension A
+    "\u4e00-\u9fff"  # CJK unified ideographs
+    "\uac00-\ud7af"  # Hangul syllables
+    "\uf900-\ufaff"  # CJK compatibility ideographs
+    "\uff00-\uffef"  # fullwidth forms
+    "\U00020000-\U0003ffff"  # CJK extensions B and later
+)
+_CJK = re.compile(f"[{_CJK_CLASS}]")
+_LATIN = re.compile(r"[A-Za-z]+")
+_DIGITS = re.compile(r"[0-9]+")
+_SPACES = re.compile(r"\s{2,}")
+_ASCII_SYMBOL = re.compile(r"[^A-Za-z0-9\s\x80-\U0010ffff]")
 
 
 def encoding_name(model: str) -> str | None:
@@ -71,43 +84,39 @@ def offline_encoder(encoding: str) -> Callable[[str], int] | None:
     return lambda text: len(codec.encode(text, disallowed_special=()))
 
 
-def _char_tokens(char: str) -> float:
-    if _is_cjk(char):
-        return 1.5
-    if ord(char) < 128:
-        return 1.0
-    return len(char.encode("utf-8", "surrogatepass")) / 2
-
-
-def _is_cjk(char: str) -> bool:
-    code = ord(char)
-    return (
-        0x3040 <= code <= 0x30FF  # hiragana, katakana
-        or 0x3400 <= code <= 0x4DBF  # CJK extension A
-        or 0x4E00 <= code <= 0x9FFF  # CJK unified ideographs
-        or 0xAC00 <= code <= 0xD7AF  # Hangul syllables
-        or 0xF900 <= code <= 0xFAFF  # CJK compatibility ideographs
-        or 0x20000 <= code <= 0x3FFFF  # CJK extensions B and later
-        or unicodedata.east_asian_width(char) == "W"  # fullwidth punctuation and others
-    )
+def _removed(pattern: re.Pattern[str], text: str) -> tuple[str, int, int]:
+    """``text`` without ``pattern``'s matches, how many matches, and how many characters."""
+    rest, matches = pattern.subn("", text)
+    return rest, matches, len(text) - len(rest)
 
 
 def estimate_tokens(text: str) -> int:
-    """A generous token count of ``text`` by script (see the module docs); never below the
-    count of a word-level split of ASCII text."""
-    total = 0.0
-    for match in _RUN.finditer(text):
-        run = match.group()
-        first = run[0]
-        if first.isspace():
-            total += 0.0 if len(run) == 1 else math.ceil(len(run) / 4)
-        elif first.isascii() and first.isalpha():
-            total += math.ceil(len(run) / 4)
-        elif first.isascii() and first.isdigit():
-            total += math.ceil(len(run) / 3)
-        else:
-            total += _char_tokens(first)
+    """A generous token count of ``text`` by script (see the module docs).
+
+    Runs in a few regular-expression passes in C (no per-character or per-word Python loop), so
+    checking a megabyte of text takes a fraction of a second. A word of ``n`` Latin letters
+    counts ``(n + 1.5) / 4`` tokens (close to ``ceil(n / 4)`` summed over real text), a run of
+    ``n`` digits ``(n + 2) / 3``, of two or more spaces ``(n + 3) / 4``; the total is rounded up.
+    """
+    rest, gaps = _SPACES.subn(" ", text)  # a single space keeps the words apart
+    spaces = len(text) - len(rest) + gaps
+    rest, words, letters = _removed(_LATIN, rest)
+    rest, numbers, digits = _removed(_DIGITS, rest)
+    rest, symbols, _ = _removed(_ASCII_SYMBOL, rest)
+    rest, cjk, _ = _removed(_CJK, rest)
+    rest = rest.translate(_NO_ASCII)
+    total = (
+        (letters + 1.5 * words) / 4
+        + (digits + 2 * numbers) / 3
+        + (spaces + 3 * gaps) / 4
+        + symbols
+        + 1.5 * cjk
+        + len(rest.encode("utf-8", "surrogatepass")) / 2
+    )
     return math.ceil(total)
+
+
+_NO_ASCII = dict.fromkeys(range(128))
 
 
 def count_tokens(text: str, model: str = "") -> int:
