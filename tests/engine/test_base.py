@@ -191,7 +191,7 @@ def test_engine_defaults_fill_what_the_request_leaves_unset() -> None:
 
 def test_a_prompt_too_long_for_the_window_fails_before_sending() -> None:
     engine = ScriptedEngine(capabilities=Capabilities(max_context_tokens=10))
-    with pytest.raises(ContextLengthError, match="about 25 tokens"):
+    with pytest.raises(ContextLengthError, match="about 26 tokens"):
         engine.send(Request.chat("x" * 100))
     assert engine.requests == []
 
