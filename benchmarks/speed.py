@@ -25,6 +25,7 @@ import socket
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ TARGET_LATENCY_S = 0.3
 """The two timing targets hold from this latency up; below it, fixed per-call costs (HTTP, the
 SDK) weigh more, so they are printed for information only."""
 TARGET_OVERHEAD_MS = 1.0
+TARGET_MIXED_START_MS = 10.0
+""""A few milliseconds": the idle engine's call may not wait for another engine's queue."""
 
 Builder = Callable[[ModuleType, Any], Workload]
 
@@ -200,6 +203,38 @@ def http_round_trip_ms(base_url: str, calls: int = 30) -> float:
     for i in range(calls):
         engine.send(Request.chat(f"ping {i}"))
     return 1000 * (time.perf_counter() - started) / calls
+
+
+def mixed_engine_start_ms(queued: int = 12, limit: int = 4, repeats: int = 5) -> float:
+    """Milliseconds from a call to an idle engine until it starts, while another engine that takes
+    one call at a time has ``queued`` calls waiting (process-wide limit ``limit``); the worst of
+    ``repeats`` tries."""
+    worst = 0.0
+    previous = tg.get_max_concurrency()
+    tg.set_max_concurrency(limit)
+    try:
+        for _ in range(repeats):
+            gate = threading.Event()
+            started: list[float] = []
+            slow = tg.ScriptedEngine(lambda r, gate=gate: str(gate.wait(30)), max_concurrency=1)
+            idle = tg.ScriptedEngine(
+                lambda r, started=started: str(started.append(time.perf_counter()))
+            )
+            slow_model = tg.BlackboxLLM(slow)
+            waiting = [
+                slow_model(tg.Variable(f"q{i}", role_description="q")) for i in range(queued)
+            ]
+            time.sleep(0.05)
+            asked = time.perf_counter()
+            answer = tg.BlackboxLLM(idle)(tg.Variable("now", role_description="q"))
+            answer.get_value()
+            worst = max(worst, (started[0] - asked) * 1000)
+            gate.set()
+            for variable in waiting:
+                variable.get_value()
+    finally:
+        tg.set_max_concurrency(previous)
+    return worst
 
 
 def fault_run(latency_s: float, steps: int, faults: Faults, timeout_s: float) -> dict[str, Any]:
@@ -354,6 +389,18 @@ def run_all(latency: float, steps: int, with_upstream: bool, fault_seed: int | N
         (
             f"overhead < {TARGET_OVERHEAD_MS:g} ms per call",
             max(overhead.values()) < TARGET_OVERHEAD_MS,
+        )
+    )
+
+    mixed_ms = mixed_engine_start_ms()
+    print(
+        f"\nmixed engines: a call to an idle engine started {mixed_ms:.2f} ms after it was made "
+        "(worst of 5) while a one-at-a-time engine had 12 calls queued (max_concurrency 4)"
+    )
+    checks.append(
+        (
+            f"mixed engines: an idle engine's call starts within {TARGET_MIXED_START_MS:g} ms",
+            mixed_ms < TARGET_MIXED_START_MS,
         )
     )
 

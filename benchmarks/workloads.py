@@ -34,7 +34,14 @@ QUESTIONS = [
 ]
 
 
-def prompt_optimization(tg: ModuleType, engine: Any, batch_size: int = 8) -> Workload:
+STARTING_PROMPT = (
+    "You answer counting questions. Think step by step, then end with 'Answer: $VALUE'."
+)
+
+
+def prompt_optimization(
+    tg: ModuleType, engine: Any, batch_size: int = 8, prompt: str = STARTING_PROMPT
+) -> Workload:
     """A system prompt trained on a minibatch: forward, loss, ``tg.sum``, backward, step.
 
     Calls per step: ``batch_size`` answers, losses, feedback on answers and feedback on the
@@ -43,7 +50,7 @@ def prompt_optimization(tg: ModuleType, engine: Any, batch_size: int = 8) -> Wor
     """
     tg.set_backward_engine(engine, override=True)
     system_prompt = tg.Variable(
-        "You answer counting questions. Think step by step, then end with 'Answer: $VALUE'.",
+        prompt,
         requires_grad=True,
         role_description="system prompt to a model that answers counting questions",
     )

@@ -11,7 +11,17 @@ import pytest
 import wordgrad as tg
 from wordgrad.config import reset_engines
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+def shared_data() -> Path:
+    """The benchmark data: ``WORDGRAD_DATA`` when set (the Makefile sets it), else ``../shared/data``
+    beside the clone."""
+    given = os.environ.get("WORDGRAD_DATA")
+    if given:
+        return Path(given).expanduser().resolve()
+    return (Path(__file__).resolve().parents[1].parent / "shared" / "data").resolve()
+
+
+SHARED_DATA = shared_data()
 
 
 @pytest.fixture(autouse=True)

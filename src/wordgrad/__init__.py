@@ -21,6 +21,7 @@ from wordgrad.config import (
     set_backward_engine,
     set_forward_engine,
     set_max_concurrency,
+    set_prefix_warming,
     singleton_backward_engine,
 )
 from wordgrad.engine import EngineLM, ScriptedEngine, get_engine, register_engine, track
@@ -75,6 +76,7 @@ __all__ = [
     "set_backward_engine",
     "set_forward_engine",
     "set_max_concurrency",
+    "set_prefix_warming",
     "singleton_backward_engine",
     "sum",
     "track",

@@ -12,12 +12,13 @@ import contextvars
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from wordgrad.engine.base import EngineLM
 from wordgrad.engine.registry import default_engine, get_engine
 from wordgrad.errors import InvalidInputError, NoEngineError
 from wordgrad.executor import EXECUTOR
+from wordgrad.llm import Engine
 
 _UNSET: Any = object()
 
@@ -29,16 +30,18 @@ _context_engines: dict[str, contextvars.ContextVar[EngineLM | None]] = {
 }
 
 
-def _as_engine(engine: EngineLM | str, **kwargs: Any) -> EngineLM:
+def _as_engine(engine: Engine | str, **kwargs: Any) -> EngineLM:
     if isinstance(engine, str):
         return get_engine(engine, **kwargs)
-    if not isinstance(engine, EngineLM):
+    # Any transport will do (an object with complete(request) -> Response); EngineLM is what
+    # this module's callers are typed against.
+    if not isinstance(engine, EngineLM) and not callable(getattr(engine, "complete", None)):
         raise InvalidInputError(
             f"expected an engine or an engine's name, got {type(engine).__name__} "
             f"({engine!r:.60}); e.g. 'gpt-4o', tg.get_engine('openai/gpt-4o-mini') or your own "
             "EngineLM subclass"
         )
-    return engine
+    return cast(EngineLM, engine)
 
 
 def _current(kind: str) -> EngineLM | None:
@@ -109,7 +112,7 @@ def engine_context(
             _context_engines[kind].reset(token)
 
 
-def resolve_engine(engine: EngineLM | str | None, *, kind: str = "backward") -> EngineLM:
+def resolve_engine(engine: Engine | str | None, *, kind: str = "backward") -> EngineLM:
     """The engine to use: the one given, else the default of this ``kind``, else the backward one.
 
     With none of those, :func:`wordgrad.engine.registry.default_engine` decides (it raises
@@ -152,21 +155,30 @@ class SingletonBackwardEngine:
 singleton_backward_engine = SingletonBackwardEngine()
 
 
+def set_prefix_warming(enabled: bool) -> None:
+    """Whether the first request of a group sharing a long prompt prefix goes ahead of the rest,
+    so that a provider's prefix cache serves the others at its cached-input price (on by
+    default, for engines whose capabilities say their provider caches prefixes). Off, every
+    request is sent as soon as it can be: one latency sooner per such group, at full price."""
+    EXECUTOR.warm_prefixes = bool(enabled)
+
+
 def set_max_concurrency(limit: int) -> None:
     """At most ``limit`` LLM calls in flight at once, process-wide; 1 runs them one by one."""
     EXECUTOR.set_max_concurrency(limit)
 
 
 def get_max_concurrency() -> int:
+    """The bound in force here (a ``with max_concurrency(n)`` block's, else the process-wide)."""
     return EXECUTOR.max_concurrency
 
 
 @contextmanager
 def max_concurrency(limit: int) -> Iterator[None]:
-    """``with tg.max_concurrency(1):`` runs the block's calls one by one, then restores it."""
-    previous = EXECUTOR.max_concurrency
-    EXECUTOR.set_max_concurrency(limit)
-    try:
+    """``with tg.max_concurrency(1):`` runs the block's calls one by one.
+
+    Context-local: it bounds the calls made in this block (on this thread or asyncio task, and
+    the work they start), not other threads' calls, and leaves the process-wide bound alone.
+    """
+    with EXECUTOR.limited(limit):
         yield
-    finally:
-        EXECUTOR.set_max_concurrency(previous)

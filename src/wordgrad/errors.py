@@ -47,7 +47,9 @@ class EngineError(WordgradError):
     """A call to a language model failed.
 
     ``status`` is the HTTP status when there was one; ``retryable`` says whether the retry layer
-    may try the same request again.
+    may try the same request again. The executor fills in what the request was: ``role`` (of the
+    variable its reply becomes), ``purpose`` (forward, backward, optimizer, evaluation) and
+    ``model`` (the engine's ``provider/model`` name); ``str(error)`` then names them.
     """
 
     retryable: bool = False
@@ -55,6 +57,22 @@ class EngineError(WordgradError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.role: str = ""
+        self.purpose: str = ""
+        self.model: str = ""
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        about = ", ".join(
+            f"{name} {value!r}"
+            for name, value in (
+                ("role", getattr(self, "role", "")),
+                ("purpose", getattr(self, "purpose", "")),
+                ("model", getattr(self, "model", "")),
+            )
+            if value
+        )
+        return f"{message} [{about}]" if about else message
 
 
 class RateLimitError(EngineError):
@@ -109,7 +127,19 @@ class ContextLengthError(InvalidRequestError):
 
 
 class ResponseFormatError(EngineError):
-    """The provider answered with something that cannot be parsed (e.g. malformed JSON)."""
+    """The provider's reply cannot be used: a body that is not UTF-8, a message with no content.
+
+    Never retried: the same request gets the same kind of reply.
+    """
+
+
+class MalformedResponseError(ResponseFormatError):
+    """A successful (HTTP 200) reply whose body is not the expected JSON (cut off, garbled).
+
+    Retried: proxies and overloaded servers send these now and then.
+    """
+
+    retryable = True
 
 
 class DeadlineExceededError(EngineError):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from wordgrad.executor import EXECUTOR, resolve, when_all
-from wordgrad.llm import Engine, Purpose, Request, Response
+from wordgrad.llm import Engine, Request, Response
 
 # ---------------------------------------------------------------------------- gradient jobs
 
@@ -34,18 +34,17 @@ from wordgrad.llm import Engine, Purpose, Request, Response
 class GradientJob:
     """One piece of feedback to compute and where it goes.
 
-    With a ``request``, the reply text is computed by the backward engine; without one, ``text``
-    is used as it is (e.g. feedback passed through a sum). ``deliver`` receives the text once
-    ``target`` (the node the feedback is for) is ready; a job without a target (merging a node's
-    own feedback) is delivered as soon as it is done.
+    With a ``request`` (whose ``purpose`` and ``role`` say what it is for), the reply text is
+    computed by the backward engine; without one, ``text`` is used as it is (e.g. feedback
+    passed through a sum). ``deliver`` receives the text once ``target`` (the node the feedback
+    is for) is ready; a job without a target (merging a node's own feedback) is delivered as
+    soon as it is done.
     """
 
     deliver: Callable[[str], None]
     target: Any = None
     request: Request | None = None
     text: str = ""
-    label: str = "gradient"
-    purpose: Purpose = "backward"
 
 
 class Node(Protocol):
@@ -57,11 +56,11 @@ class Node(Protocol):
     @property
     def requires_grad(self) -> bool: ...
 
-    def reduction_jobs(self) -> list[GradientJob]:
+    def _reduction_jobs(self) -> list[GradientJob]:
         """Requests that merge grouped feedback before this node passes feedback on."""
         ...
 
-    def gradient_jobs(self, engine: Engine) -> list[GradientJob]:
+    def _gradient_jobs(self, engine: Engine) -> list[GradientJob]:
         """The feedback this node sends to its inputs (runs its backward function)."""
         ...
 
@@ -120,7 +119,7 @@ def run_backward(root: Node, engine: Engine) -> None:
             job.deliver(text)
         if not node.requires_grad:
             return
-        merges = node.reduction_jobs()
+        merges = node._reduction_jobs()
         futures = _submit(merges, engine)
 
         def merged() -> None:
@@ -130,7 +129,7 @@ def run_backward(root: Node, engine: Engine) -> None:
         after(_sent(futures), merged)
 
     def send_feedback(node: Node) -> None:
-        jobs = node.gradient_jobs(engine)
+        jobs = node._gradient_jobs(engine)
         futures = _submit(jobs, engine)
         after(_sent(futures), lambda: finish(node, jobs, futures))
 
@@ -163,12 +162,7 @@ def _unique(nodes: Sequence[Any]) -> list[Any]:
 
 def _submit(jobs: list[GradientJob], engine: Engine) -> list[Future[Response] | None]:
     """Send every job's request now; None for jobs whose text is already known."""
-    return [
-        EXECUTOR.submit_request(engine, job.request, purpose=job.purpose, label=job.label)
-        if job.request is not None
-        else None
-        for job in jobs
-    ]
+    return [EXECUTOR.submit(engine, job.request) if job.request else None for job in jobs]
 
 
 def _sent(futures: list[Future[Response] | None]) -> list[Future[Response]]:
@@ -212,7 +206,7 @@ class Describable(Protocol):
     @property
     def predecessors(self) -> Sequence[Any]: ...
 
-    def describe(self, print_gradients: bool) -> list[tuple[str, str]]:
+    def _describe(self, print_gradients: bool) -> list[tuple[str, str]]:
         """(heading, text) rows shown in the node's box."""
         ...
 
@@ -229,7 +223,7 @@ def picture(root: Describable, print_gradients: bool = False) -> GraphPicture:
     """The nodes and edges reachable from ``root``, predecessors first."""
     order: list[Any] = topological_order(root)  # type: ignore[arg-type]
     ids = {id(node): f"v{index}" for index, node in enumerate(order)}
-    nodes = [(ids[id(node)], node.describe(print_gradients)) for node in order]
+    nodes = [(ids[id(node)], node._describe(print_gradients)) for node in order]
     edges = [(ids[id(p)], ids[id(node)]) for node in order for p in _unique(node.predecessors)]
     return GraphPicture(nodes, edges)
 

@@ -97,7 +97,7 @@ class _PictureNode:
         self.rows = rows
         self.predecessors: list[_PictureNode] = []
 
-    def describe(self, print_gradients: bool) -> list[tuple[str, str]]:
+    def _describe(self, print_gradients: bool) -> list[tuple[str, str]]:
         return self.rows
 
 

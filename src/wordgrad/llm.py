@@ -109,6 +109,20 @@ class Request:
     response_format: ResponseFormat | None = None
     extra: tuple[tuple[str, Any], ...] = ()
     """Provider-specific options as sorted (name, value) pairs; part of the fingerprint."""
+    purpose: Purpose = "other"
+    """What the request is for (forward, backward, optimizer, evaluation); usage is totalled and
+    test scripts route by it. Not part of the fingerprint: it does not change the reply."""
+    role: str = ""
+    """The role of the variable the reply becomes (named in errors). Not part of the fingerprint."""
+    fallback: Request | None = None
+    """The same question asking for a plain-text reply (e.g. the value between tags), sent instead
+    when the engine rejects structured output. Not part of the fingerprint."""
+    shared_prefix: tuple[int, int] | None = None
+    """Where the part of the prompt that other requests of the same step share ends, as
+    (message index, characters of that message's text): e.g. a forward call's system prompt, or
+    a feedback request's system prompt and the call's system prompt. The executor lets the first
+    request of such a group warm a provider's prefix cache before the rest are sent; Anthropic's
+    engine marks the point with ``cache_control``. Not part of the fingerprint."""
     sample: int | None = None
     """Which sample this is, for drawing several replies to the same messages (self-consistency,
     majority votes at temperature > 0). Never sent to the provider; part of the fingerprint, so
@@ -139,6 +153,27 @@ class Request:
             messages.append(Message("system", system_prompt))
         messages.append(Message("user", _as_content(prompt)))
         return cls(messages=tuple(messages)).with_params(**params)
+
+    def prefix_text(self) -> str | None:
+        """The shared part of the prompt (see :attr:`shared_prefix`), or None."""
+        if self.shared_prefix is None:
+            return None
+        index, length = self.shared_prefix
+        if not 0 <= index < len(self.messages):
+            return None
+        head = "".join(f"\x00{m.role}\x00{m.text}" for m in self.messages[:index])
+        message = self.messages[index]
+        return f"{head}\x00{message.role}\x00{message.text[:length]}"
+
+    def sharing(self, message: int, characters: int | None = None) -> Request:
+        """A copy whose :attr:`shared_prefix` ends ``characters`` into message ``message`` (the
+        whole message when ``None``)."""
+        length = len(self.messages[message].text) if characters is None else characters
+        return replace(self, shared_prefix=(message, length))
+
+    def about(self, purpose: Purpose, role: str = "") -> Request:
+        """A copy marked with what it is for and the role of the variable it produces."""
+        return replace(self, purpose=purpose, role=role or self.role)
 
     def with_params(self, **params: Any) -> Request:
         """A copy with the given sampling parameters set (unknown names go to ``extra``)."""
@@ -230,6 +265,10 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     estimated: bool = False
+    cached_prompt_tokens: int = 0
+    """Of ``prompt_tokens``, those the provider served from its prompt cache (billed at its
+    cached-input price): OpenAI's ``prompt_tokens_details.cached_tokens``, Anthropic's
+    ``cache_read_input_tokens``, Gemini's ``cached_content_token_count``."""
 
     @property
     def total_tokens(self) -> int:
@@ -252,13 +291,16 @@ def estimate_tokens_of_length(characters: int) -> int:
 
 @dataclass(frozen=True)
 class Response:
-    """What came back: one text per choice, usage, model, latency and whether it was cached."""
+    """What came back: one text per choice, usage, model, latency, whether it was cached, and the
+    :class:`Request` it answers (as sent, after defaults and format negotiation; set by the
+    executor)."""
 
     texts: tuple[str, ...]
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     latency_s: float = 0.0
     cached: bool = False
+    request: Request | None = None
 
     @property
     def text(self) -> str:
@@ -279,17 +321,38 @@ class Capabilities:
     grammar: bool = False
     """Accepts a GBNF grammar."""
     images: bool = False
+    json_schema: bool = True
+    """Takes the ``json_schema`` response format; when False, structured requests start at the
+    ``json_object`` form (llama-cpp-python's server answers 500 to ``json_schema``)."""
+    prefix_cache: bool = False
+    """The provider caches prompt prefixes it has seen (OpenAI and compatible servers such as
+    vLLM, Gemini: automatically; Anthropic: at ``cache_control`` marks). The executor then sends
+    the first request of a group that shares a long prefix ahead of the others."""
+    min_cached_prefix_tokens: int = 1024
+    """The shortest prefix the provider caches (OpenAI and Anthropic: 1,024 tokens)."""
+    token_limit_param: str = "max_tokens"
+    """The name the provider takes the reply's token limit under (OpenAI's reasoning models want
+    ``max_completion_tokens``)."""
 
 
 @runtime_checkable
 class Engine(Protocol):
-    """What the executor needs of an engine. :class:`wordgrad.engine.EngineLM` implements it."""
+    """A transport: what the executor needs of an engine (:class:`wordgrad.engine.EngineLM`).
+
+    ``complete`` carries one request to the model and back: no cache, retries, limits or usage;
+    the executor owns those.
+    """
 
     model_string: str
-    capabilities: Capabilities
 
-    def send(self, request: Request, *, purpose: Purpose = "other") -> Response:
-        """Send one request through cache, limits, retries and usage accounting."""
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def complete(self, request: Request) -> Response:
+        """One raw call to the model."""
         ...
 
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from wordgrad import prompts
 from wordgrad.autograd import FormattedLLMCall, LLMCall, Module, OrderedFieldsMultimodalLLMCall
-from wordgrad.engine.base import EngineLM
 from wordgrad.errors import InvalidInputError
+from wordgrad.llm import Engine
 from wordgrad.prompts import TEMPLATES
 from wordgrad.variable import Variable
 
@@ -48,7 +48,7 @@ class _Evaluation(Module):
         return [v for v in self._prompt_variables if v is not None and v.requires_grad]
 
     @property
-    def engine(self) -> EngineLM:
+    def engine(self) -> Engine:
         """The engine that evaluates (upstream's attribute)."""
         return self.llm_call.engine
 
@@ -82,7 +82,7 @@ class TextLoss(_Evaluation):
         engine: the judge; ``None`` uses the default engine when called.
     """
 
-    def __init__(self, eval_system_prompt: Variable | str, engine: EngineLM | str | None = None):
+    def __init__(self, eval_system_prompt: Variable | str, engine: Engine | str | None = None):
         self.eval_system_prompt = _frozen(eval_system_prompt, "role.evaluation_prompt")
         self.llm_call = LLMCall(engine, self.eval_system_prompt)
         self.llm_call.purpose = "evaluation"
@@ -105,7 +105,7 @@ class MultiFieldEvaluation(_Evaluation):
         self,
         evaluation_instruction: Variable | str,
         role_descriptions: Sequence[str],
-        engine: EngineLM | str | None = None,
+        engine: Engine | str | None = None,
         system_prompt: Variable | str | None = None,
     ) -> None:
         self.evaluation_instruction, self.system_prompt = _instruction_and_system(
@@ -143,7 +143,7 @@ class MultiFieldTokenParsedEvaluation(MultiFieldEvaluation):
         self,
         evaluation_instruction: Variable | str,
         role_descriptions: Sequence[str],
-        engine: EngineLM | str | None = None,
+        engine: Engine | str | None = None,
         system_prompt: Variable | str | None = None,
         parse_tags: Sequence[str] | None = None,
     ) -> None:
@@ -170,7 +170,7 @@ class MultiChoiceTestTime(_Evaluation):
     def __init__(
         self,
         evaluation_instruction: str,
-        engine: EngineLM | str | None = None,
+        engine: Engine | str | None = None,
         system_prompt: Variable | str | None = None,
     ) -> None:
         self.evaluation_instruction, self.system_prompt = _instruction_and_system(
@@ -212,7 +212,7 @@ class ImageQALoss(_Evaluation):
     def __init__(
         self,
         evaluation_instruction: Variable | str,
-        engine: EngineLM | str | None = None,
+        engine: Engine | str | None = None,
         system_prompt: Variable | str | None = None,
     ) -> None:
         self.evaluation_instruction, self.system_prompt = _instruction_and_system(

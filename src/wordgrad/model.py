@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from wordgrad import prompts
 from wordgrad.autograd import LLMCall, Module
-from wordgrad.engine.base import EngineLM
 from wordgrad.errors import InvalidInputError
+from wordgrad.llm import Engine
 from wordgrad.variable import Variable
 
 
@@ -19,7 +19,7 @@ class BlackboxLLM(Module):
     """
 
     def __init__(
-        self, engine: EngineLM | str | None = None, system_prompt: Variable | str | None = None
+        self, engine: Engine | str | None = None, system_prompt: Variable | str | None = None
     ) -> None:
         if isinstance(system_prompt, str):
             system_prompt = Variable(
@@ -35,7 +35,7 @@ class BlackboxLLM(Module):
         self.llm_call = LLMCall(engine, system_prompt)
 
     @property
-    def engine(self) -> EngineLM:
+    def engine(self) -> Engine:
         return self.llm_call.engine
 
     def parameters(self) -> list[Variable]:

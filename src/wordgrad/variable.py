@@ -1,12 +1,13 @@
 """``Variable``: a node of the graph holding text (or image bytes) and a role description.
 
-A variable's value may be *pending*: an LLM operation returns its output at once, holding a
-future, and the request runs in the background. Every read of the value goes through one
-accessor (:attr:`Variable.value` / :meth:`Variable.get_value`), which waits when needed, so code
-that reads values never sees a future.
+A variable's value may be *pending*: an LLM operation returns its output at once and the request
+runs in the background. Every read of the value goes through one accessor
+(:attr:`Variable.value` / :meth:`Variable.get_value`), which waits when needed; the future behind
+it is internal (operations build pending outputs with :func:`pending`).
 
-Gradients are feedback texts, themselves variables, kept in the order they arrived together with
-the context each was written in (:attr:`Variable.gradients_context`).
+Each piece of feedback is one :class:`Gradient` record: its text (a variable, as upstream), the
+call it was written about, and the ``tg.aggregate`` group it is merged in. Upstream's
+``gradients`` and ``gradients_context`` are views of these records.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import os
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 
 from wordgrad import prompts
 from wordgrad.config import resolve_engine
@@ -31,9 +32,6 @@ from wordgrad.graph import GradientJob, picture, run_backward, to_dot
 from wordgrad.graph_render import graph_svg_object, render_graph_svg
 from wordgrad.images import check_image
 from wordgrad.llm import Engine, Message, Request, check_text
-
-if TYPE_CHECKING:
-    from wordgrad.engine.base import EngineLM
 
 Value = str | bytes
 """What a variable holds once it is computed."""
@@ -65,14 +63,70 @@ def new_reduce_group() -> ReduceGroup:
     return ReduceGroup(next(_reduce_ids))
 
 
-class GradientList(list["Variable"]):
-    """The feedback a variable received, in arrival order.
+@dataclass
+class Gradient:
+    """One piece of feedback a variable received.
 
-    A list; ``add`` is kept for upstream-style custom operations, where gradients were a set.
+    ``text``: the feedback, as a variable (upstream code reads gradients as variables);
+    ``context``: the call it was written about (None for feedback passed on as it is);
+    ``group``: the ``tg.aggregate`` whose feedback is merged into one text per variable.
     """
+
+    text: Variable
+    context: GradientContext | None = None
+    group: ReduceGroup | None = None
+
+
+class GradientList(list["Variable"]):
+    """The feedback texts a variable received, in arrival order: a view of its records.
+
+    Adding to it (``add``, kept for upstream-style custom operations where gradients were a set,
+    or ``append``) adds a record without context.
+    """
+
+    def __init__(self, owner: Variable | None = None, items: Iterable[Variable] = ()) -> None:
+        super().__init__(items)
+        self._owner = owner
 
     def add(self, gradient: Variable) -> None:
         self.append(gradient)
+
+    def append(self, gradient: Variable) -> None:
+        super().append(gradient)
+        if self._owner is not None:
+            self._owner._records.append(Gradient(gradient))
+
+
+class GradientContexts(MutableMapping["Variable", "GradientContext | None"]):
+    """``gradients_context``: each feedback variable's context, None where it has none."""
+
+    def __init__(self, owner: Variable) -> None:
+        self._owner = owner
+
+    def _record(self, gradient: Variable) -> Gradient | None:
+        return next((r for r in self._owner._records if r.text is gradient), None)
+
+    def __getitem__(self, gradient: Variable) -> GradientContext | None:
+        record = self._record(gradient)
+        return record.context if record is not None else None
+
+    def __setitem__(self, gradient: Variable, context: GradientContext | None) -> None:
+        record = self._record(gradient)
+        if record is None:
+            self._owner._records.append(Gradient(gradient, context))
+        else:
+            record.context = context
+
+    def __delitem__(self, gradient: Variable) -> None:
+        record = self._record(gradient)
+        if record is not None:
+            record.context = None
+
+    def __iter__(self) -> Iterator[Variable]:
+        return iter([r.text for r in self._owner._records])
+
+    def __len__(self) -> int:
+        return len(self._owner._records)
 
 
 class Backward:
@@ -96,7 +150,6 @@ class Variable:
 
     Args:
         value: the text; ints, floats and numpy scalars become text; bytes hold an image.
-            Operations pass a future for a value still being computed.
         image_path: a file path or URL to read image bytes from (instead of ``value``).
         predecessors: the variables this one was computed from.
         requires_grad: whether feedback should reach this variable (and flow through it).
@@ -109,7 +162,7 @@ class Variable:
 
     def __init__(
         self,
-        value: str | bytes | int | float | Future[str] = "",
+        value: str | bytes | int | float = "",
         image_path: str = "",
         predecessors: Sequence[Variable] | None = None,
         requires_grad: bool = True,
@@ -156,19 +209,13 @@ class Variable:
             value = bytes(value)
             check_image(value, source=f"the value of {role_description!r}")
         self._future: Future[str] | None = None
-        self._value: Value = ""
-        if isinstance(value, Future):
-            self._future = value
-        else:
-            self._value = _coerce(value)
+        self._value: Value = _coerce(value)
         self.image_path = image_path
         self.role_description = role_description
         self.predecessors: list[Variable] = list(dict.fromkeys(predecessors))
         self.requires_grad = requires_grad
         self.grad_fn: Backward | Callable[..., Any] | None = None
-        self.gradients = GradientList()
-        self.gradients_context: dict[Variable, GradientContext | None] = {}
-        self._reduce_meta: list[ReduceGroup] = []
+        self._records: list[Gradient] = []
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ the value
@@ -207,12 +254,11 @@ class Variable:
             self._future = None
             self._value = _coerce(value)
 
-    def is_pending(self) -> bool:
-        """True while an operation is still computing the value."""
+    def _is_pending(self) -> bool:
         future = self._future
         return future is not None and not future.done()
 
-    def value_future(self) -> Future[str]:
+    def _value_future(self) -> Future[str]:
         """A future of the value as text (already done when the value is known)."""
         future = self._future
         if future is not None:
@@ -243,7 +289,7 @@ class Variable:
         return self.text
 
     def __repr__(self) -> str:
-        if self.is_pending():
+        if self._is_pending():
             shown = "<pending>"
         elif self._future is not None and self._future.exception() is not None:
             shown = "<failed>"
@@ -270,38 +316,44 @@ class Variable:
 
     # ------------------------------------------------------------------ gradients
 
+    @property
+    def gradients(self) -> GradientList:
+        """The feedback texts received so far, in arrival order (a view of the records)."""
+        return GradientList(self, [record.text for record in self._records])
+
+    @gradients.setter
+    def gradients(self, gradients: Iterable[Variable]) -> None:
+        kept = {id(r.text): r for r in self._records}
+        self._records = [kept.get(id(g)) or Gradient(g) for g in gradients]
+
+    @property
+    def gradients_context(self) -> GradientContexts:
+        """Each feedback variable's context (upstream's mapping; None where there is none)."""
+        return GradientContexts(self)
+
     def get_gradient_text(self) -> str:
         """All feedback received so far, one text after another."""
-        return "\n".join(gradient.text for gradient in self.gradients)
+        return "\n".join(record.text.text for record in self._records)
 
     def reset_gradients(self) -> None:
         """Forget all feedback (``optimizer.zero_grad()`` calls this)."""
-        self.gradients = GradientList()
-        self.gradients_context = {}
-        self._reduce_meta = []
+        self._records = []
 
-    def receive_gradient(
-        self,
-        text: str,
-        *,
-        context: GradientContext | None = None,
-        reduce_groups: Sequence[ReduceGroup] = (),
-    ) -> Variable:
-        """Add one piece of feedback (operations call this during the backward pass)."""
+    def _receive_gradient(
+        self, text: str, context: GradientContext | None, group: ReduceGroup | None
+    ) -> None:
         gradient = Variable(
             text,
             requires_grad=False,
             role_description=prompts.render("role.feedback", role=self.role_description),
         )
-        gradient._reduce_meta = list(reduce_groups)
-        self.gradients.append(gradient)
-        self.gradients_context[gradient] = context
-        for group in reduce_groups:
-            if group not in self._reduce_meta:
-                self._reduce_meta.append(group)
-        return gradient
+        self._records.append(Gradient(gradient, context, group))
 
-    def backward(self, engine: EngineLM | str | None = None) -> None:
+    def _feedback_group(self) -> ReduceGroup | None:
+        """The aggregate group of the feedback this variable received (it passes it on)."""
+        return next((r.group for r in self._records if r.group is not None), None)
+
+    def backward(self, engine: Engine | str | None = None) -> None:
         """Propagate feedback from this variable (usually a loss) to every trainable input.
 
         ``engine`` writes the feedback; by default the backward engine set with
@@ -309,22 +361,21 @@ class Variable:
         """
         run_backward(self, resolve_engine(engine, kind="backward"))
 
-    async def abackward(self, engine: EngineLM | str | None = None) -> None:
+    async def abackward(self, engine: Engine | str | None = None) -> None:
         """Async form of :meth:`backward` for async applications."""
         import asyncio
 
         await asyncio.to_thread(self.backward, engine)
 
-    def reduction_jobs(self) -> list[GradientJob]:
+    def _reduction_jobs(self) -> list[GradientJob]:
         """Merge feedback that came through one ``tg.aggregate`` into one text per group."""
-        if len(self.gradients) < 2 or not self._reduce_meta:
-            return []
+        groups = list(dict.fromkeys(r.group for r in self._records if r.group is not None))
         jobs = []
-        for group in self._reduce_meta:
-            members = [g for g in self.gradients if g._reduce_meta and g._reduce_meta[0] == group]
+        for group in groups:
+            members = [r for r in self._records if r.group == group]
             if len(members) < 2:
                 continue
-            items = "\n".join(prompts.render("reduce.item", text=g.text) for g in members)
+            items = "\n".join(prompts.render("reduce.item", text=r.text.text) for r in members)
             request = Request(
                 (
                     Message("system", prompts.render("reduce.system")),
@@ -333,29 +384,24 @@ class Variable:
                         prompts.render("reduce.user", role=self.role_description, items=items),
                     ),
                 )
-            )
+            ).about("backward", f"merged feedback on {self.role_description}")
             jobs.append(
                 GradientJob(
-                    deliver=functools.partial(self._replace_gradients, members),
-                    request=request,
-                    label=f"merged feedback on {self.role_description}",
+                    deliver=functools.partial(self._merge_gradients, members), request=request
                 )
             )
         return jobs
 
-    def _replace_gradients(self, members: list[Variable], merged_text: str) -> None:
-        first = self.gradients.index(members[0])
-        kept = [g for g in self.gradients if g not in members]
+    def _merge_gradients(self, members: list[Gradient], merged_text: str) -> None:
+        first = self._records.index(members[0])
+        kept = [r for r in self._records if all(r is not m for m in members)]
         merged = Variable(
-            merged_text, requires_grad=False, role_description=members[0].role_description
+            merged_text, requires_grad=False, role_description=members[0].text.role_description
         )
-        kept.insert(first, merged)
-        self.gradients = GradientList(kept)
-        for member in members:
-            self.gradients_context.pop(member, None)
-        self.gradients_context[merged] = None
+        kept.insert(first, Gradient(merged, None, members[0].group))
+        self._records = kept
 
-    def gradient_jobs(self, engine: Engine) -> list[GradientJob]:
+    def _gradient_jobs(self, engine: Engine) -> list[GradientJob]:
         """The feedback this variable's operation sends to its inputs."""
         grad_fn = self.grad_fn
         if grad_fn is None:
@@ -373,12 +419,12 @@ class Variable:
     def get_grad_fn(self) -> Backward | Callable[..., Any] | None:
         return self.grad_fn
 
-    def describe(self, print_gradients: bool) -> list[tuple[str, str]]:
+    def _describe(self, print_gradients: bool) -> list[tuple[str, str]]:
         """Rows for this variable's box in a graph picture."""
         rows = [("Role", self.role_description), ("Value", self.get_short_value(20))]
         if self.grad_fn is not None:
             rows.append(("Operation", repr(self.grad_fn)))
-        if print_gradients and self.gradients:
+        if print_gradients and self._records:
             rows.append(("Feedback", self.get_gradient_text()))
         return rows
 
@@ -423,21 +469,18 @@ def combine(
     for variable in variables:
         if not isinstance(variable, Variable):
             raise InvalidInputError(f"{name} takes Variables, got {type(variable).__name__}")
-    futures = [v.value_future() for v in variables]
-    joined = derive(gather(futures), separator.join)
+    joined = derive(gather([v._value_future() for v in variables]), separator.join)
     tracked = is_grad_enabled()
-    output = Variable(
+    output = pending(
         joined,
         predecessors=variables if tracked else None,
         requires_grad=tracked and any(v.requires_grad for v in variables),
         role_description=role_description,
     )
-    if reduce_group is not None:
-        output._reduce_meta = [reduce_group]
 
     def jobs(out: Variable, engine: Engine) -> list[GradientJob]:
         feedback = out.get_gradient_text()
-        groups = list(out._reduce_meta)
+        group = reduce_group or out._feedback_group()
         result = []
         for variable in _unique_trainable(out.predecessors):
             context = GradientContext(
@@ -448,7 +491,7 @@ def combine(
                 variable_desc=variable.role_description,
             )
             deliver = functools.partial(
-                deliver_gradient, variable, context if feedback else None, groups
+                deliver_gradient, variable, context if feedback else None, group
             )
             result.append(GradientJob(deliver=deliver, target=variable, text=feedback))
         return result
@@ -456,6 +499,25 @@ def combine(
     if output.requires_grad:
         output.grad_fn = Backward(name, jobs)
     return output
+
+
+def pending(
+    future: Future[str],
+    *,
+    role_description: str,
+    predecessors: Sequence[Variable] | None = None,
+    requires_grad: bool = True,
+) -> Variable:
+    """A variable whose value ``future`` is still computing (for operations; users never need
+    it: reading ``value`` waits)."""
+    variable = Variable(
+        "",
+        predecessors=predecessors,
+        requires_grad=requires_grad,
+        role_description=role_description,
+    )
+    variable._future = future
+    return variable
 
 
 MAX_COMBINED_ROLE_CHARS = 300
@@ -475,11 +537,11 @@ def combined_role(variables: Sequence[Variable]) -> str:
 def deliver_gradient(
     variable: Variable,
     context: GradientContext | None,
-    groups: list[ReduceGroup],
+    group: ReduceGroup | None,
     text: str,
 ) -> None:
     """Hand ``text`` to ``variable`` as feedback (the ``deliver`` step of a gradient job)."""
-    variable.receive_gradient(text, context=context, reduce_groups=groups)
+    variable._receive_gradient(text, context, group)
 
 
 def _unique_trainable(variables: Sequence[Variable]) -> list[Variable]:

@@ -80,7 +80,7 @@ def test_eval_with_an_engine_from_a_plugin_in_the_environment() -> None:
 
 def test_a_missing_plugin_is_a_usage_error() -> None:
     code, _, err = invoke("tasks", "--data-dir", str(SHARED_DATA), WORDGRAD_PLUGINS="no_such_mod")
-    assert code == 0  # tasks loads no plugins: it needs no engine
+    assert code == 2 and "cannot import plugin 'no_such_mod'" in err  # plugins may add tasks
     code, _, err = invoke("eval", "--plugin", "no_such_module_here", "--quiet")
     assert code == 2 and "cannot import plugin 'no_such_module_here'" in err
 
@@ -111,10 +111,25 @@ def test_optimize_solution_runs_and_shows_results(tmp_path: Path) -> None:
     assert f"run directory: {run_dir}" in out
     results = json.loads((run_dir / "results.json").read_text())
     assert results["questions"] == 3
-    code, out, _ = invoke("show", str(run_dir))
+    code, out, _ = invoke("show", str(run_dir), "--json")
     assert code == 0 and json.loads(out)["questions"] == 3
+    code, out, _ = invoke("show", str(run_dir))
+    assert code == 0 and "status: completed" in out and "test accuracy zero-shot:" in out
 
 
 def test_show_an_unknown_directory_fails(tmp_path: Path) -> None:
     code, _, err = invoke("show", str(tmp_path))
     assert code == 2 and "holds no run" in err
+
+
+def test_reconnect_window_is_settable_on_the_command_line() -> None:
+    from wordgrad.engine import retry
+
+    try:
+        code, _, _ = invoke("--reconnect-window", "75", "tasks", "--data-dir", str(SHARED_DATA))
+        assert code == 0
+        assert retry.RetryPolicy().reconnect_window_s == 75.0
+        assert retry.RetryPolicy(reconnect_window_s=2.0).reconnect_window_s == 2.0
+    finally:
+        retry.set_default_reconnect_window(retry.DEFAULT_RECONNECT_WINDOW_S)
+    assert retry.RetryPolicy().reconnect_window_s == retry.DEFAULT_RECONNECT_WINDOW_S

@@ -17,16 +17,15 @@ TUTORIAL_MODELS = ("gpt-4o", "gpt-3.5-turbo-0125")
 
 def tutorial_script(request: Request) -> str:
     """A plausible model: answers count questions, critiques, feedback and updates."""
-    system = request.system_prompt or ""
     prompt = request.prompt
-    if system.startswith("You revise"):
+    if request.purpose == "optimizer":
         return (
             "<IMPROVED_VARIABLE>You are a careful counter. List every item, add them up, and "
             "end with the line 'Answer: $VALUE'.</IMPROVED_VARIABLE>"
         )
-    if system.startswith("You are the feedback writer"):
+    if request.purpose == "backward":
         return "List the items before counting and finish with the numeric answer."
-    if system.startswith("You evaluate") or "evaluat" in system.lower():
+    if request.purpose == "evaluation":
         return "<ACCURACY>0</ACCURACY> The final count is not stated clearly."
     if "How many" in prompt:
         return "Let me count. Answer: 8"

@@ -8,12 +8,11 @@ from wordgrad.llm import Request
 
 def quickstart_engine() -> tg.ScriptedEngine:
     def script(request: Request) -> str:
-        system = request.system_prompt or ""
-        if system.startswith("You revise"):
+        if request.purpose == "optimizer":
             return "<IMPROVED_VARIABLE>It takes 30 minutes: drying is parallel.</IMPROVED_VARIABLE>"
-        if system.startswith("You are the feedback writer"):
+        if request.purpose == "backward":
             return "Shirts dry at the same time; the time does not scale with their number."
-        if "critical" in system:
+        if request.purpose == "evaluation":
             return "The answer wrongly assumes drying time scales with the number of shirts."
         return "It takes 1 hour to dry 25 shirts."
 

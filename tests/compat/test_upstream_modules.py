@@ -14,6 +14,7 @@ import pytest
 
 import wordgrad as tg
 from tests.compat.upstream_modules import PROMPT_FIELDS, UPSTREAM_MODULES
+from tests.core.scripts import give_feedback
 from wordgrad.engine import CachedEngine
 
 UPSTREAM_PHRASES = pathlib.Path(__file__).resolve().parents[3] / "shared/hooks/upstream-phrases.txt"
@@ -274,7 +275,7 @@ def test_guidance_names_say_what_to_use_instead() -> None:
         ['{"improved_variable": "Answer briefly."}'],
         capabilities=Capabilities(structured_output=True),
     )
-    prompt.receive_gradient("shorter")
+    give_feedback(prompt, "shorter")
     GuidedTextualGradientDescent([prompt], engine=structured).step()
     assert prompt.value == "Answer briefly."
     assert structured.requests[0].response_format is not None

@@ -18,6 +18,7 @@ from wordgrad import BlackboxLLM, TextualGradientDescent, Variable, sum
 from wordgrad.autograd import FormattedLLMCall, LLMCall, MultimodalLLMCall
 from wordgrad.config import SingletonBackwardEngine, reset_engines, set_backward_engine
 from wordgrad.engine.base import EngineLM
+from wordgrad.engine.cache import resolve_cache
 from wordgrad.engine.openai import ChatOpenAI
 from wordgrad.engine_experimental.litellm import LiteLLMEngine
 from wordgrad.errors import ConfigurationError, InvalidInputError
@@ -96,7 +97,9 @@ def test_get_engine_by_upstream_names_and_cache_settings(tmp_path: Path) -> None
     with pytest.raises(ValueError, match="got list"):
         tg.get_engine("experimental:claude-3-opus-20240229", cache=[1, 2, 3])
     # Upstream refused cache= for its non-experimental engines; every wordgrad engine takes it.
-    assert tg.get_engine("gpt-4o", api_key="sk-fake-key-0000000000", cache=False).cache is None
+    no_cache = tg.get_engine("gpt-4o", api_key="sk-fake-key-0000000000", cache=False)
+    assert no_cache.cache_setting is False
+    assert resolve_cache(no_cache.cache_setting) is None
 
 
 def test_main_components_import() -> None:

@@ -101,9 +101,7 @@ def test_prompt_optimization_tutorial_flow(tutorial_engines: TutorialEngines) ->
     expected = [1 if y == "8" else 0 for _, (x, y) in zip(range(10), val_set)]
     assert val_after == expected
     update_requests = [
-        r
-        for r in tutorial_engines.created["gpt-4o"].requests
-        if (r.system_prompt or "").startswith("You revise")
+        r for r in tutorial_engines.created["gpt-4o"].requests if r.purpose == "optimizer"
     ]
     assert len(update_requests) == 2
     # Feedback from all three examples of the batch reached the one update.

@@ -14,9 +14,9 @@ from wordgrad.llm import Request
 
 def script(request: Request) -> str:
     system = request.system_prompt or ""
-    if system.startswith("You revise"):
+    if request.purpose == "optimizer":
         return "<IMPROVED_VARIABLE>Think, then answer with a number.</IMPROVED_VARIABLE>"
-    if system.startswith("You are the feedback writer"):
+    if request.purpose == "backward":
         return f"feedback #{len(request.prompt) % 97}"
     if system.startswith("Judge"):
         return f"verdict on {request.prompt[-12:]}"

@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 from wordgrad.llm import Request
+from wordgrad.variable import GradientContext, Variable
 
 TAGGED_UPDATE = "<IMPROVED_VARIABLE>{}</IMPROVED_VARIABLE>"
 
 
 def kind_of(request: Request) -> str:
-    """'gradient', 'update', 'merge', 'evaluation' or 'forward', from the request's system prompt."""
-    system = request.system_prompt or ""
-    if system.startswith("You are the feedback writer"):
-        return "gradient"
-    if system.startswith("You revise the variables"):
+    """'gradient', 'update', 'merge', 'evaluation' or 'forward', from what the request is for."""
+    if request.purpose == "backward":
+        return "merge" if request.role.startswith("merged feedback") else "gradient"
+    if request.purpose == "optimizer":
         return "update"
-    if system.startswith("You merge several pieces of feedback"):
-        return "merge"
-    if system.startswith("Evaluate") or system.startswith("You evaluate"):
+    if request.purpose == "evaluation":
         return "evaluation"
     return "forward"
 
 
+def give_feedback(
+    variable: Variable, text: str, context: GradientContext | None = None
+) -> Variable:
+    """Add one piece of feedback to ``variable`` the way an upstream-style operation does."""
+    gradient = Variable(
+        text, requires_grad=False, role_description=f"feedback to {variable.role_description}"
+    )
+    variable.gradients.add(gradient)
+    if context is not None:
+        variable.gradients_context[gradient] = context
+    return gradient
+
+
 def role_in_gradient_request(request: Request) -> str:
-    """The <ROLE> of the variable a gradient request asks about."""
-    prompt = request.prompt
-    return prompt[prompt.rindex("<ROLE>") + 6 : prompt.rindex("</ROLE>")]
+    """The role of the variable a gradient request asks about (from the request's own role,
+    ``feedback on the <role>``, not from its wording)."""
+    return request.role.removeprefix("feedback on the ")

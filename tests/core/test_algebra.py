@@ -7,7 +7,7 @@ from wordgrad.autograd import LLMCall
 from wordgrad.llm import Request
 from wordgrad.variable import Variable
 
-from .scripts import kind_of, role_in_gradient_request
+from .scripts import give_feedback, kind_of, role_in_gradient_request
 
 
 def minibatch_script(request: Request) -> str:
@@ -55,7 +55,7 @@ def test_sum_of_losses_gives_each_loss_its_own_pass_and_the_prompt_one_feedback_
 def test_sum_passes_its_own_feedback_to_every_input_exactly_once() -> None:
     parts = [Variable(f"part {i}", role_description=f"part {i}") for i in range(3)]
     total = tg.sum(parts)
-    total.receive_gradient("all parts are too long")
+    give_feedback(total, "all parts are too long")
     total.backward(tg.ScriptedEngine(lambda r: "unused"))
     for part in parts:
         assert [g.value for g in part.gradients] == ["all parts are too long"]

@@ -129,7 +129,7 @@ def test_async_backward_and_step() -> None:
     import asyncio
 
     def script(request: Request) -> str:
-        if (request.system_prompt or "").startswith("You revise"):
+        if request.purpose == "optimizer":
             return "<IMPROVED_VARIABLE>new</IMPROVED_VARIABLE>"
         return "feedback"
 
@@ -152,3 +152,154 @@ def test_invalid_concurrency_limits_are_rejected() -> None:
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="max_concurrency"):
             tg.set_max_concurrency(bad)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- one send pipeline
+
+
+def test_a_call_to_an_idle_engine_starts_at_once_while_another_engine_has_a_queue() -> None:
+    slow_gate = threading.Event()
+    slow = tg.ScriptedEngine(lambda r: str(slow_gate.wait(10)), max_concurrency=1)
+    started: list[float] = []
+    idle = tg.ScriptedEngine(lambda r: str(started.append(time.monotonic())))
+    tg.set_max_concurrency(4)
+    slow_model = tg.BlackboxLLM(slow)
+    waiting = [slow_model(Variable(f"q{i}", role_description="q")) for i in range(12)]
+    time.sleep(0.05)  # one slow call runs, eleven wait in the slow engine's queue
+    try:
+        asked = time.monotonic()
+        answer = tg.BlackboxLLM(idle)(Variable("now", role_description="q"))
+        assert answer.value == "None"
+        assert started[0] - asked < 0.1  # with parked threads it waited for the slow queue
+    finally:
+        slow_gate.set()
+    assert all(w.value == "True" for w in waiting)
+
+
+def test_max_concurrency_block_is_local_to_its_context() -> None:
+    gate = threading.Event()
+    running = [0]
+    lock = threading.Lock()
+
+    def hold(request: Request) -> str:
+        with lock:
+            running[0] += 1
+        gate.wait(10)
+        return "ok"
+
+    tg.set_max_concurrency(8)
+    entered, release = threading.Event(), threading.Event()
+    inside_limit: list[int] = []
+
+    def block() -> None:
+        with tg.max_concurrency(1):
+            inside_limit.append(tg.get_max_concurrency())
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=block)
+    thread.start()
+    entered.wait(10)
+    try:
+        assert tg.get_max_concurrency() == 8  # another thread's block does not change ours
+        model = tg.BlackboxLLM(tg.ScriptedEngine(hold))
+        outside = [model(Variable(f"q{i}", role_description="q")) for i in range(4)]
+        deadline = time.monotonic() + 2
+        while running[0] < 4 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert running[0] == 4  # all four run while the other thread's block is open
+    finally:
+        gate.set()
+        release.set()
+        thread.join()
+    assert inside_limit == [1]
+    assert [v.value for v in outside] == ["ok"] * 4
+
+
+def test_a_block_limit_bounds_only_the_calls_made_inside_it() -> None:
+    running = [0]
+    peak = [0]
+    lock = threading.Lock()
+
+    def slow(request: Request) -> str:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return "ok"
+
+    model = tg.BlackboxLLM(tg.ScriptedEngine(slow))
+    with tg.max_concurrency(1):
+        answers = [model(Variable(f"q{i}", role_description="q")) for i in range(4)]
+        assert [a.value for a in answers] == ["ok"] * 4
+    assert peak[0] == 1
+
+
+def test_a_response_carries_the_request_it_answers() -> None:
+    engine = tg.ScriptedEngine(temperature=0.3)
+    response = engine.send(Request.chat("hello", system_prompt="be brief").about("forward", "x"))
+    assert response.request is not None
+    assert response.request.prompt == "hello"
+    assert response.request.temperature == 0.3  # as sent: with the engine's defaults
+    assert response.request.purpose == "forward"
+
+
+def test_engine_errors_name_the_role_purpose_and_model() -> None:
+    engine = tg.ScriptedEngine(
+        [ServerError("down", status=503)],
+        model_string="judge-model",
+        retry=tg.engine.RetryPolicy(max_attempts=1),
+    )
+    with pytest.raises(ServerError) as caught:
+        engine.send(Request.chat("x").about("evaluation", "score of the answer"))
+    error = caught.value
+    assert (error.role, error.purpose, error.model) == (
+        "score of the answer",
+        "evaluation",
+        "scripted/judge-model",
+    )
+    assert "score of the answer" in str(error) and "judge-model" in str(error)
+
+
+def test_a_variable_cannot_be_built_from_a_future() -> None:
+    from concurrent.futures import Future
+
+    from wordgrad.errors import InvalidInputError
+
+    future: Future[str] = Future()
+    future.set_result("x")
+    with pytest.raises(InvalidInputError):
+        Variable(future, role_description="x")  # type: ignore[arg-type]
+
+
+def test_tg_map_runs_on_the_executor_not_its_own_pool() -> None:
+    names: list[str] = []
+    tg.map(lambda i: names.append(threading.current_thread().name), range(4))
+    assert names and all(name == "wordgrad-worker" for name in names)
+
+
+def test_an_engine_collected_while_the_executor_holds_its_lock_does_not_deadlock() -> None:
+    # The garbage collector can run at any allocation, also inside the executor's own critical
+    # sections, and finalizes a collected engine there: forgetting its lane must not wait for
+    # the lock (it did, and a training loop hung).
+    from wordgrad.executor import Executor
+    from wordgrad.llm import Request
+
+    executor = Executor()
+    engine = tg.ScriptedEngine(lambda request: "ok")
+    assert executor.send(engine, Request.chat("hello")).text == "ok"
+    lane = executor._lanes[id(engine)]
+
+    def finalize_under_lock() -> None:
+        with executor._lock:
+            executor._drop_lane(id(engine), lane)  # what the engine's finalizer calls
+
+    worker = threading.Thread(target=finalize_under_lock, daemon=True)
+    worker.start()
+    worker.join(5)
+    assert not worker.is_alive(), "dropping a lane under the executor's lock deadlocked"
+    other = tg.ScriptedEngine(lambda r: "again")
+    assert executor.send(other, Request.chat("x")).text == "again"
+    assert list(executor._lanes) == [id(other)]  # the dropped lane is gone

@@ -12,7 +12,7 @@ from wordgrad.graph import topological_order
 from wordgrad.llm import Request
 from wordgrad.variable import Variable
 
-from .scripts import kind_of, role_in_gradient_request
+from .scripts import give_feedback, kind_of, role_in_gradient_request
 
 
 def feedback_script(request: Request) -> str:
@@ -111,7 +111,7 @@ def test_ten_thousand_node_chain_needs_no_recursion() -> None:
     for index in range(10_000):
         node = node + Variable(".", requires_grad=False, role_description=f"dot {index}")
     assert len(topological_order(node)) > sys.getrecursionlimit()
-    node.receive_gradient("shorter please")
+    give_feedback(node, "shorter please")
     node.backward(tg.ScriptedEngine(lambda r: "unused"))
     assert len(head.gradients) == 1
     assert "shorter please" in head.gradients[0].value

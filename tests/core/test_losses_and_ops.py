@@ -15,7 +15,7 @@ from wordgrad.llm import Request
 from wordgrad.loss import MultiChoiceTestTime, MultiFieldEvaluation, MultiFieldTokenParsedEvaluation
 from wordgrad.variable import Variable
 
-from .scripts import kind_of, role_in_gradient_request
+from .scripts import give_feedback, kind_of, role_in_gradient_request
 
 
 def echo_feedback(request: Request) -> str:
@@ -124,7 +124,7 @@ def test_in_context_examples_reach_the_feedback_request() -> None:
         Variable("Paris, 2 days", requires_grad=False, role_description="request"),
         in_context_examples=["Day 1: Louvre. Day 2: Versailles."],
     )
-    plan.receive_gradient("too vague")
+    give_feedback(plan, "too vague")
     plan.backward(engine)
     request = next(r for r in engine.requests if kind_of(r) == "gradient")
     assert "<EXAMPLES>\nDay 1: Louvre. Day 2: Versailles.\n</EXAMPLES>" in request.prompt

@@ -12,7 +12,7 @@ from wordgrad.llm import Capabilities, ImagePart, Request
 from wordgrad.loss import ImageQALoss
 from wordgrad.variable import Variable
 
-from .scripts import kind_of
+from .scripts import give_feedback, kind_of
 
 PNG = imaging.png()
 
@@ -33,7 +33,7 @@ def test_images_and_text_go_out_in_order_and_come_back_with_feedback_requests() 
     sent = engine.requests[0].messages[-1].content
     assert sent == (ImagePart(PNG, "image/png"), "What is shown?")
 
-    answer.receive_gradient("too vague")
+    give_feedback(answer, "too vague")
     answer.backward(engine)
     feedback_request = next(r for r in engine.requests if kind_of(r) == "gradient")
     content = feedback_request.messages[-1].content

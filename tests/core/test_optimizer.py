@@ -14,13 +14,13 @@ from wordgrad.llm import Capabilities, Request
 from wordgrad.optimizer import TextualGradientDescentwithMomentum
 from wordgrad.variable import Variable
 
-from .scripts import TAGGED_UPDATE, kind_of
+from .scripts import TAGGED_UPDATE, give_feedback, kind_of
 
 
 def parameter_with_feedback(text: str, *feedback: str, role: str = "system prompt") -> Variable:
     parameter = Variable(text, role_description=role)
     for item in feedback:
-        parameter.receive_gradient(item)
+        give_feedback(parameter, item)
     return parameter
 
 
@@ -124,7 +124,7 @@ def test_gradient_memory_shows_the_last_k_rounds_of_feedback() -> None:
     optimizer = tg.TGD([parameter], engine=engine, gradient_memory=2)
     for step in range(1, 4):
         optimizer.zero_grad()
-        parameter.receive_gradient(f"feedback of step {step}")
+        give_feedback(parameter, f"feedback of step {step}")
         optimizer.step()
     prompts = [r.prompt for r in update_requests(engine)]
     assert "<PAST_FEEDBACK>" not in prompts[0]
@@ -136,7 +136,7 @@ def test_gradient_memory_shows_the_last_k_rounds_of_feedback() -> None:
     with_window_1 = tg.TGD([parameter], engine=engine, gradient_memory=1)
     with_window_1.load_state_dict(optimizer.state_dict())
     with_window_1.param_groups[0]["gradient_memory"] = 1
-    parameter.receive_gradient("now")
+    give_feedback(parameter, "now")
     shown = with_window_1.update_request(parameter).prompt
     assert "feedback of step 3" in shown and "feedback of step 2" not in shown
 
@@ -148,7 +148,7 @@ def test_momentum_shows_earlier_values_with_their_feedback() -> None:
     optimizer = TextualGradientDescentwithMomentum(engine, [parameter], momentum_window=2)
     for step in range(3):
         optimizer.zero_grad()
-        parameter.receive_gradient(f"criticism {step}")
+        give_feedback(parameter, f"criticism {step}")
         optimizer.step()
     last = update_requests(engine)[-1].prompt
     history = last[last.index("<EARLIER_VERSIONS>") : last.index("</EARLIER_VERSIONS>")]
@@ -176,7 +176,7 @@ def test_state_dict_round_trip_through_json_restores_the_same_next_prompt() -> N
         momentum_window=2,
     )
     for parameter in (first, second):
-        parameter.receive_gradient("improve")
+        give_feedback(parameter, "improve")
     optimizer.step()
     saved = json.loads(json.dumps(optimizer.state_dict()))
 
@@ -184,7 +184,7 @@ def test_state_dict_round_trip_through_json_restores_the_same_next_prompt() -> N
     restored.load_state_dict(saved)
     for parameter in (first, second):
         parameter.reset_gradients()
-        parameter.receive_gradient("again")
+        give_feedback(parameter, "again")
     for parameter in (first, second):
         assert (
             restored.update_request(parameter).prompt == optimizer.update_request(parameter).prompt
@@ -240,7 +240,8 @@ def test_updates_that_copy_our_tags_or_a_training_input_are_flagged() -> None:
 
     question = "A farmer has seventeen sheep, and all but nine run away; how many sheep are left?"
     parameter = Variable("Answer carefully.", role_description="system prompt")
-    parameter.receive_gradient(
+    give_feedback(
+        parameter,
         "be careful with 'all but'",
         context=GradientContext(
             context=f"<SYSTEM_PROMPT>\nAnswer carefully.\n</SYSTEM_PROMPT>\n<INPUT>\n{question}\n</INPUT>",
@@ -257,7 +258,7 @@ def test_updates_that_copy_our_tags_or_a_training_input_are_flagged() -> None:
     assert any("<FEEDBACK>" in m for m in messages)
     assert any("training inputs" in m for m in messages)
 
-    parameter.receive_gradient("fine")
+    give_feedback(parameter, "fine")
     clean = tg.ScriptedEngine(
         lambda r: TAGGED_UPDATE.format("Read quantifiers like 'all but' literally.")
     )

@@ -1,7 +1,8 @@
-"""Snapshots of every template and of the requests a small program sends.
+"""A snapshot of every request a small program sends (forward, loss, backward, step).
 
 A change to what the LLM sees must show up here as a diff. To accept a deliberate change, run
-``WORDGRAD_UPDATE_SNAPSHOTS=1 pytest tests/core/test_prompts.py`` and review the files.
+``WORDGRAD_UPDATE_SNAPSHOTS=1 pytest tests/core/test_prompts.py`` and review the file. The
+templates themselves live in ``wordgrad/prompts/templates.py``; they are not copied here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import wordgrad as tg
 from wordgrad import prompts
 from wordgrad.variable import Variable
 
-from .scripts import TAGGED_UPDATE, kind_of
+from .scripts import TAGGED_UPDATE
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "prompts"
 UPDATE = os.environ.get("WORDGRAD_UPDATE_SNAPSHOTS") == "1"
@@ -31,9 +32,10 @@ def check_snapshot(name: str, text: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(prompts.TEMPLATES))
-def test_template_snapshot(name: str) -> None:
-    fields = {field: f"<{field}>" for field in prompts.template_fields(name)}
-    check_snapshot(f"template.{name}", prompts.render(name, fields))
+def test_every_template_renders_each_of_its_fields(name: str) -> None:
+    fields = {field: f"<<{field} value>>" for field in prompts.template_fields(name)}
+    text = prompts.render(name, fields)
+    assert all(value in text for value in fields.values())
 
 
 def test_render_rejects_missing_and_unknown_fields() -> None:
@@ -51,15 +53,14 @@ def test_values_with_braces_are_inserted_verbatim() -> None:
 
 
 def test_requests_of_a_quickstart_step_snapshot() -> None:
-    def script(request):  # type: ignore[no-untyped-def]
-        return {
-            "gradient": "State the count explicitly.",
-            "update": TAGGED_UPDATE.format("Count each item, then answer."),
+    engine = tg.ScriptedEngine(
+        {
+            "backward": "State the count explicitly.",
+            "optimizer": TAGGED_UPDATE.format("Count each item, then answer."),
             "evaluation": "The answer omits the count.",
             "forward": "There are several.",
-        }[kind_of(request)]
-
-    engine = tg.ScriptedEngine(script)
+        }
+    )
     prompt = Variable("Answer briefly.", role_description="system prompt of a counting assistant")
     question = Variable(
         "I have two apples and a pear. How many fruits?",

@@ -7,7 +7,7 @@ import pytest
 
 import wordgrad as tg
 from wordgrad import tokens
-from wordgrad.errors import ContextLengthError
+from wordgrad.errors import ContextLengthError, NodeError
 from wordgrad.llm import Capabilities, Request
 
 CHINESE = "机器学习是人工智能的一个分支，它让计算机从数据中学习规律。" * 1035  # ~30,000 characters
@@ -15,10 +15,24 @@ CHINESE = "机器学习是人工智能的一个分支，它让计算机从数据
 
 def test_thirty_thousand_chinese_characters_do_not_fit_gpt_35_turbo() -> None:
     assert 29_000 < len(CHINESE) < 31_000
-    engine = tg.get_engine("gpt-3.5-turbo-0125", api_key="sk-test-not-used", cache=False)
+    # A loopback address nothing listens on: the executor's check must refuse before any send.
+    engine = tg.get_engine(
+        "gpt-3.5-turbo-0125",
+        api_key="sk-test-not-used",
+        base_url="http://127.0.0.1:9/v1",
+        cache=False,
+    )
     assert engine.capabilities.max_context_tokens == 16_385
+    assert engine.count_tokens(CHINESE) > 16_385
     with pytest.raises(ContextLengthError, match="16385"):
-        engine.check_context(Request.chat(CHINESE))
+        engine.send(Request.chat(CHINESE))
+    with pytest.raises(ContextLengthError, match="16385"):
+        engine.generate(CHINESE)
+    with tg.track() as meter:
+        answer = tg.BlackboxLLM(engine)(tg.Variable(CHINESE, role_description="document"))
+        with pytest.raises(NodeError, match=r"ContextLengthError.*16385"):
+            answer.value  # noqa: B018  (reading the value raises the call's error)
+    assert meter.calls == 0  # refused before sending: no attempt was counted
 
 
 def test_cl100k_counts_are_exact_offline() -> None:

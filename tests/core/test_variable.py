@@ -9,6 +9,8 @@ from tests import imaging
 from wordgrad.errors import GraphError, InvalidInputError
 from wordgrad.variable import Variable
 
+from .scripts import give_feedback
+
 
 def test_role_description_is_required_and_keyword_only() -> None:
     with pytest.raises(TypeError):
@@ -73,7 +75,7 @@ def test_addition_concatenates_and_sends_feedback_to_both_sides() -> None:
     joined = left + right
     assert joined.value == "Hello, world"
     assert joined.predecessors == [left, right]
-    joined.receive_gradient("too short")
+    give_feedback(joined, "too short")
     joined.backward(tg.ScriptedEngine(lambda r: "unused"))
     for side in (left, right):
         assert len(side.gradients) == 1
@@ -86,7 +88,7 @@ def test_addition_concatenates_and_sends_feedback_to_both_sides() -> None:
 
 def test_reset_gradients_clears_feedback_and_context() -> None:
     variable = Variable("x", role_description="x")
-    variable.receive_gradient("g", context=None)
+    give_feedback(variable, "g")
     variable.reset_gradients()
     assert variable.gradients == [] and variable.gradients_context == {}
 
@@ -106,3 +108,48 @@ def test_repr_does_not_wait_for_a_pending_value() -> None:
     assert "<pending>" in repr(out)
     release.set()
     assert out.value == "done"
+
+
+UPSTREAM_NAMES = {
+    "value",
+    "get_value",
+    "set_value",
+    "role_description",
+    "get_role_description",
+    "set_role_description",
+    "get_short_value",
+    "requires_grad",
+    "predecessors",
+    "grad_fn",
+    "set_grad_fn",
+    "get_grad_fn",
+    "gradients",
+    "gradients_context",
+    "get_gradient_text",
+    "reset_gradients",
+    "backward",
+    "generate_graph",
+    "image_path",
+}
+
+
+def test_the_public_surface_is_upstreams_names_plus_a_few_of_ours() -> None:
+    variable = Variable("x", role_description="x")
+    public = {name for name in dir(variable) if not name.startswith("_")}
+    assert public >= UPSTREAM_NAMES
+    assert public - UPSTREAM_NAMES == {"text", "to_dot", "to_svg", "abackward"}
+
+
+def test_one_record_per_gradient_backs_both_upstream_views() -> None:
+    from wordgrad.variable import GradientContext
+
+    variable = Variable("x", role_description="x")
+    context = GradientContext(context="the call", response_desc="out", variable_desc="x")
+    first = give_feedback(variable, "one", context)
+    second = give_feedback(variable, "two")
+    assert variable.gradients == [first, second]
+    assert variable.gradients_context[first] == context
+    assert variable.gradients_context[second] is None
+    assert list(variable.gradients_context) == [first, second]
+    variable.gradients = [second]  # upstream code assigns the collection
+    assert variable.get_gradient_text() == "two" and len(variable.gradients_context) == 1

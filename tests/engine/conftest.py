@@ -52,12 +52,14 @@ FAST_RETRY = RetryPolicy(max_attempts=3, initial_backoff_s=0.0, max_backoff_s=0.
 
 @dataclass
 class Reply:
-    """One scripted HTTP reply. ``delay_s`` holds it back (to provoke a client time-out)."""
+    """One scripted HTTP reply. ``delay_s`` holds it back (to provoke a client time-out);
+    ``trickle_s`` sends the body one byte at a time with that pause between bytes."""
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    trickle_s: float = 0.0
 
 
 def json_reply(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
@@ -87,10 +89,12 @@ class Received:
 class StubServer:
     """An HTTP server on 127.0.0.1 that answers from a queue and records requests."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.replies: list[Reply] = []
         self.default: Reply | None = None
         self.received: list[Received] = []
+        self.aborted = 0
+        """Replies the client hung up on before they were sent in full."""
         self._lock = threading.Lock()
         server = self
 
@@ -119,16 +123,23 @@ class StubServer:
                         self.send_header(name, value)
                     self.send_header("content-length", str(len(reply.body)))
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    if reply.trickle_s:
+                        for byte in reply.body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(reply.trickle_s)
+                    else:
+                        self.wfile.write(reply.body)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a time-out test)
+                    with server._lock:
+                        server.aborted += 1  # the client gave up (a time-out test)
 
             do_GET = do_POST
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True

@@ -12,10 +12,11 @@ import pytest
 
 import wordgrad.engine.base as base
 from tests import imaging
+from wordgrad import executor
 from wordgrad.engine import EngineLM, RateLimiter, ScriptedEngine, track
-from wordgrad.errors import ContextLengthError, ServerError
+from wordgrad.errors import ConfigurationError, ContextLengthError, ServerError
 from wordgrad.executor import EXECUTOR, resolve
-from wordgrad.llm import Capabilities, Request
+from wordgrad.llm import Capabilities, Request, Response
 
 
 class UpstreamStyle(EngineLM):
@@ -55,17 +56,32 @@ def test_an_upstream_style_engine_gets_the_cache_and_usage(
 def test_an_upstream_style_engine_runs_through_the_executor() -> None:
     engine = UpstreamStyle()
     engine.configure(cache=False)
-    future = EXECUTOR.submit_request(
-        engine, lambda: Request.chat("x"), purpose="forward", label="test"
-    )
+    future = EXECUTOR.submit(engine, lambda: Request.chat("x").about("forward", "test"))
     assert resolve(future).text == "echo: x"
 
 
 def test_an_upstream_style_engine_receives_images_as_bytes() -> None:
     engine = UpstreamStyle()
+    engine.is_multimodal = True  # upstream's flag on a user's engine that takes images
     engine.configure(cache=False)
     engine.send(Request.chat(["look", imaging.PNG]))
     assert engine.calls[0][0] == ["look", imaging.PNG]
+
+
+def test_an_image_to_an_engine_without_image_input_is_refused_before_sending() -> None:
+    engine = UpstreamStyle()
+    engine.configure(cache=False)
+
+    with pytest.raises(ConfigurationError, match="not marked as taking images"):
+        engine.generate(["look", imaging.PNG])
+    with pytest.raises(ConfigurationError, match="is_multimodal=True"):
+        engine.send(Request.chat(["look", imaging.PNG]))
+    assert engine.calls == []
+
+    text_only = ScriptedEngine(["never sent"], model_string="gpt-3.5-turbo")
+    with pytest.raises(ConfigurationError, match="not marked as taking images"):
+        text_only.generate(["what is this?", imaging.PNG])
+    assert text_only.requests == []
 
 
 def test_generate_must_return_text() -> None:
@@ -159,13 +175,13 @@ def test_requests_per_minute_waits_for_the_window(monkeypatch: pytest.MonkeyPatc
 
 
 def test_engines_apply_their_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = FakeClock()
-    monkeypatch.setattr(base.time, "monotonic", clock.monotonic)
-    monkeypatch.setattr(base.time, "sleep", clock.sleep)
-    engine = ScriptedEngine(requests_per_minute=2)
-    for i in range(3):
-        engine.send(Request.chat(f"q{i}"))
-    assert sum(clock.sleeps) == pytest.approx(60)
+    monkeypatch.setattr(executor, "RATE_WINDOW_S", 0.4)  # a "minute" of 0.4 s
+    started: list[float] = []
+    engine = ScriptedEngine(lambda r: str(started.append(time.monotonic())), requests_per_minute=2)
+    begin = time.monotonic()
+    send_at_once(engine, 3)
+    _, second, third = sorted(t - begin for t in started)
+    assert second < 0.2 and third >= 0.4  # the third waited for the window, in the queue
     with pytest.raises(ValueError):
         RateLimiter(0)
 
@@ -207,3 +223,78 @@ def test_agenerate_and_call() -> None:
     assert asyncio.run(engine.agenerate("abc")) == "ABC"
     assert engine("def") == "DEF"
     assert engine.requests[0].system_prompt == base.DEFAULT_SYSTEM_PROMPT
+
+
+def test_a_users_direct_generate_call_gets_the_cache_and_usage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORDGRAD_CACHE_DIR", str(tmp_path))
+    engine = UpstreamStyle()
+
+    with track() as meter:
+        first = engine.generate("hi", system_prompt="sys")
+        second = engine("hi", system_prompt="sys")
+
+    assert first == second == "echo: hi"
+    assert len(engine.calls) == 1  # the second call came from the cache
+    assert meter.calls == 2 and meter.total.cached_calls == 1
+
+
+def test_a_subclass_that_never_calls_our_init_works_everywhere() -> None:
+    import wordgrad as tg
+
+    class Bare(EngineLM):
+        def __init__(self, name: str) -> None:  # sets its own attributes only
+            self.model_string = name
+            self.cache_setting = False
+
+        def generate(self, prompt: Any, system_prompt: str | None = None, **kw: Any) -> str:
+            return f"{self.model_string}: {prompt}"
+
+    class BareTransport(EngineLM):
+        def __init__(self) -> None:
+            self.model_string = "bare-transport"
+
+        def complete(self, request: Request) -> Response:
+            return Response((request.prompt[::-1],))
+
+    assert BareTransport().generate("abc") == "cba"  # was AttributeError: default_params
+
+    engine = Bare("bare")
+    assert engine.generate("a") == "bare: a"
+    assert engine.send(Request.chat("b")).text == "bare: b"
+    answer = tg.BlackboxLLM(engine)(tg.Variable("c", role_description="question"))
+    assert answer.value == "bare: c"
+    assert engine.capabilities == Capabilities()
+
+
+def test_is_multimodal_on_a_users_engine_is_honoured() -> None:
+    import wordgrad as tg
+
+    class Vision(EngineLM):
+        def __init__(self) -> None:
+            self.model_string = "my-vision-model"
+            self.is_multimodal = True
+            self.cache_setting = False
+            self.seen: list[Any] = []
+
+        def generate(self, prompt: Any, system_prompt: str | None = None, **kw: Any) -> str:
+            self.seen.append(prompt)
+            return "a cat"
+
+    engine = Vision()
+    assert engine.capabilities.images
+    image = tg.Variable(imaging.PNG, requires_grad=False, role_description="photo")
+    question = tg.Variable("What is it?", requires_grad=False, role_description="question")
+    assert tg.autograd.MultimodalLLMCall(engine)([image, question]).value == "a cat"
+    assert engine.seen == [[imaging.PNG, "What is it?"]]
+
+
+def test_a_subclass_overriding_generate_of_a_provider_engine_is_what_runs() -> None:
+    class Shouting(ScriptedEngine):
+        def generate(self, prompt: Any, system_prompt: str | None = None, **kw: Any) -> str:
+            return str(prompt).upper()
+
+    engine = Shouting(cache=False)
+    assert engine.generate("quiet") == "QUIET"
+    assert engine.send(Request.chat("also")).text == "ALSO"

@@ -213,3 +213,48 @@ def test_a_damaged_file_never_fails_a_call(
     assert len(engine.requests) == 2
     warnings = [r for r in caplog.records if "response cache" in r.getMessage()]
     assert len(warnings) == 1  # said once, not on every call
+
+
+@pytest.mark.parametrize(
+    "texts, counts",
+    [
+        ('"not a list"', (1, 1, 0)),
+        ("[1, 2]", (1, 1, 0)),
+        ("[]", (1, 1, 0)),
+        ("{bad json", (1, 1, 0)),
+        ('["fine"]', ("many", 1, 0)),
+        ('["fine"]', (1, -5, 0)),
+    ],
+)
+def test_a_row_of_the_wrong_shape_is_a_miss_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, texts: str, counts: tuple[Any, ...]
+) -> None:
+    import sqlite3
+
+    cache = ResponseCache(tmp_path / "c.sqlite3")
+    cache.put("key", Response(("real",), Usage(1, 1)))
+    cache.close()
+    with sqlite3.connect(tmp_path / "c.sqlite3") as connection:
+        connection.execute(
+            "UPDATE responses SET texts = ?, prompt_tokens = ?, completion_tokens = ?, "
+            "estimated = ? WHERE key = 'key'",
+            (texts, *counts),
+        )
+    with caplog.at_level(logging.WARNING, logger="wordgrad.engine"):
+        assert cache.get("key") is None
+    assert "malformed row" in caplog.text
+
+
+def test_two_engine_classes_with_the_same_model_name_never_share_entries(tmp_path: Path) -> None:
+    class First(ScriptedEngine):
+        pass
+
+    class Second(ScriptedEngine):
+        pass
+
+    shared = str(tmp_path / "c.sqlite3")
+    first = First(lambda r: "from the first", model_string="same", cache=shared)
+    second = Second(lambda r: "from the second", model_string="same", cache=shared)
+    assert first.send(BASE).text == "from the first"
+    assert second.send(BASE).text == "from the second"
+    assert not second.send(BASE).text.startswith("from the first")

@@ -9,21 +9,32 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import threading
+import time
 from pathlib import Path
 
 import openai
 import pytest
 
 from tests import imaging
-from tests.engine.conftest import FAST_RETRY, Reply, StubServer, completion, json_reply
+from tests.engine.conftest import (
+    FAST_RETRY,
+    Reply,
+    StubServer,
+    completion,
+    free_port,
+    json_reply,
+)
 from wordgrad.engine import ChatExternalClient, OpenAICompatibleEngine, get_engine
 from wordgrad.engine.retry import RetryPolicy
 from wordgrad.errors import (
     AuthenticationError,
     ConfigurationError,
     EngineConnectionError,
+    EngineError,
     EngineTimeoutError,
     InvalidRequestError,
+    MalformedResponseError,
     RateLimitError,
     ResponseFormatError,
     ServerError,
@@ -96,7 +107,7 @@ def test_generate_and_call_use_the_default_system_prompt_and_greedy_decoding(
 
 def test_images_are_sent_as_data_urls(server: StubServer) -> None:
     server.queue(json_reply(completion("a cat")))
-    engine = engine_for(server)
+    engine = engine_for(server, is_multimodal=True)  # "my-model" is not known to take images
 
     engine.generate(["What is this?", ImagePart(imaging.PNG, "image/png")])
 
@@ -183,20 +194,65 @@ def test_time_out_is_retried_then_raised(server: StubServer) -> None:
     assert len(server.received) == 2
 
 
-def test_malformed_json_is_a_response_format_error_and_not_retried(server: StubServer) -> None:
+def test_a_malformed_200_is_retried(server: StubServer) -> None:
+    server.queue(Reply(200, b'{"id": "x", "choi', {"content-type": "application/json"}))
+    server.queue(json_reply(completion("fine")))
+
+    assert engine_for(server).generate("x") == "fine"
+    assert len(server.received) == 2
+
+
+def test_malformed_json_every_time_is_a_response_format_error(server: StubServer) -> None:
     server.default = Reply(200, b'{"id": "x", "choi', {"content-type": "application/json"})
 
-    with pytest.raises(ResponseFormatError):
+    with pytest.raises(MalformedResponseError):
+        engine_for(server).generate("x")
+
+    assert len(server.received) == FAST_RETRY.max_attempts
+
+
+def test_a_reply_without_choices_is_a_response_format_error(server: StubServer) -> None:
+    server.default = json_reply({"id": "x", "object": "chat.completion"})
+
+    with pytest.raises(ResponseFormatError, match="choices"):
+        engine_for(server).generate("x")
+
+
+def test_a_body_that_is_not_utf8_is_a_clear_error_and_not_retried(server: StubServer) -> None:
+    body = json.dumps(completion("caf\u00e9")).encode("utf-8").replace(b"\\u00e9", b"\xe9")
+    server.default = Reply(200, body, {"content-type": "application/json"})
+
+    with pytest.raises(ResponseFormatError, match="UTF-8") as caught:
+        engine_for(server).generate("x")
+
+    assert not isinstance(caught.value, MalformedResponseError)
+    assert len(server.received) == 1
+
+
+def test_null_content_is_a_clear_error_not_an_empty_reply(server: StubServer) -> None:
+    reply = completion()
+    reply["choices"][0]["message"]["content"] = None
+    server.default = json_reply(reply)
+
+    with pytest.raises(ResponseFormatError, match="null"):
         engine_for(server).generate("x")
 
     assert len(server.received) == 1
 
 
-def test_a_reply_without_choices_is_a_response_format_error(server: StubServer) -> None:
-    server.queue(json_reply({"id": "x", "object": "chat.completion"}))
+def test_a_lone_surrogate_in_a_reply_never_gets_past_the_engine(
+    server: StubServer, tmp_path: Path
+) -> None:
+    body = json.dumps(completion("half \ud83d of a pair")).encode("ascii")
+    server.queue(Reply(200, body, {"content-type": "application/json"}))
+    engine = engine_for(server, cache=str(tmp_path / "c.sqlite3"))
 
-    with pytest.raises(ResponseFormatError, match="choices"):
-        engine_for(server).generate("x")
+    text = engine.generate("x")
+
+    assert text == "half \ufffd of a pair"
+    text.encode("utf-8")  # writable anywhere: logs, checkpoints, the cache
+    assert engine.generate("x") == text  # and the cache stored it
+    assert len(server.received) == 1
 
 
 def test_401_is_not_retried_and_never_shows_the_key(server: StubServer) -> None:
@@ -224,15 +280,41 @@ def test_validation_errors_are_not_retried(server: StubServer, status: int) -> N
     assert len(server.received) == 1
 
 
-def test_connection_refused_is_retried_then_raised(server: StubServer) -> None:
+def test_connection_refused_is_retried_over_the_window_then_raised(server: StubServer) -> None:
     url = server.url
     server.close()  # nothing listens there any more
+    policy = dataclasses.replace(FAST_RETRY, reconnect_window_s=0.6)
     engine = OpenAICompatibleEngine(
-        "m", base_url=url + "/v1", api_key="x", retry=FAST_RETRY, cache=False
+        "m", base_url=url + "/v1", api_key="x", retry=policy, cache=False
     )
 
+    started = time.monotonic()
     with pytest.raises(EngineConnectionError):
         engine.generate("x")
+
+    assert 0.6 <= time.monotonic() - started < 5  # tried for the window, more than 3 attempts
+
+
+def test_a_server_restart_is_ridden_out() -> None:
+    port = free_port()
+    engine = OpenAICompatibleEngine(
+        "m", base_url=f"http://127.0.0.1:{port}/v1", api_key="x", retry=FAST_RETRY, cache=False
+    )
+    restarted: list[StubServer] = []
+
+    def restart() -> None:
+        time.sleep(1.5)  # longer than FAST_RETRY's three attempts would last
+        stub = StubServer(port=port)
+        stub.default = json_reply(completion("back"))
+        restarted.append(stub)
+
+    threading.Thread(target=restart).start()
+    try:
+        assert engine.generate("x") == "back"
+    finally:
+        time.sleep(0.01)
+        for stub in restarted:
+            stub.close()
 
 
 def test_total_deadline_cuts_retries_short(server: StubServer) -> None:
@@ -269,7 +351,7 @@ def test_a_server_that_rejects_json_schema_gets_json_object_from_then_on(
     server: StubServer,
 ) -> None:
     server.queue(
-        Reply(500, b"response_format.type: Input should be 'text' or 'json_object'"),
+        Reply(400, b"response_format.type: Input should be 'text' or 'json_object'"),
         json_reply(completion('{"answer": "a"}')),
         json_reply(completion('{"answer": "b"}')),
     )
@@ -283,6 +365,50 @@ def test_a_server_that_rejects_json_schema_gets_json_object_from_then_on(
     assert formats[0]["type"] == "json_schema"
     assert formats[1] == {"type": "json_object", "schema": SCHEMA}
     assert formats[2] == {"type": "json_object", "schema": SCHEMA}  # remembered
+
+
+def test_a_server_error_on_json_schema_is_retried_in_the_same_form(server: StubServer) -> None:
+    server.queue(Reply(500, b"overloaded"), json_reply(completion('{"answer": "a"}')))
+    engine = engine_for(server)
+    fmt = ResponseFormat("json_schema", schema=SCHEMA)
+
+    assert engine.send(Request.chat("q1", response_format=fmt)).text == '{"answer": "a"}'
+
+    formats = [r.json["response_format"]["type"] for r in server.received]
+    assert formats == ["json_schema", "json_schema"]  # a 500 never downgrades the engine
+
+
+def test_a_server_that_rejects_json_object_too_ends_at_plain_text_with_tags(
+    server: StubServer,
+) -> None:
+    server.queue(
+        Reply(400, b'{"error": "response_format json_schema is not supported"}'),
+        Reply(422, b"{\"error\": \"'response_format.type' must be 'json_schema'\"}"),
+        json_reply(completion("<A>first</A>")),
+        json_reply(completion("<A>second</A>")),
+    )
+    engine = engine_for(server)
+    fmt = ResponseFormat("json_schema", schema=SCHEMA)
+
+    def asking(question: str) -> Request:
+        return dataclasses.replace(
+            Request.chat(question + " (JSON)", response_format=fmt),
+            fallback=Request.chat(question + " (tags)"),
+        )
+
+    assert engine.send(asking("q1")).text == "<A>first</A>"
+    assert engine.send(asking("q2")).text == "<A>second</A>"
+
+    sent = [
+        (r.json.get("response_format", {}).get("type"), r.json["messages"][-1]["content"])
+        for r in server.received
+    ]
+    assert sent == [
+        ("json_schema", "q1 (JSON)"),
+        ("json_object", "q1 (JSON)"),
+        (None, "q1 (tags)"),
+        (None, "q2 (tags)"),  # remembered
+    ]
 
 
 def test_plain_json_is_json_object(server: StubServer) -> None:
@@ -404,3 +530,79 @@ def test_a_second_identical_call_is_served_from_the_cache(
     assert (first.cached, second.cached) == (False, True)
     assert second.text == "cached?"
     assert len(server.received) == 2  # the first call and the one with another temperature
+
+
+def test_no_exception_in_the_chain_shows_the_key(server: StubServer) -> None:
+    import traceback
+
+    server.default = json_reply(
+        {"error": {"message": f"Incorrect API key provided: {SECRET}"}}, 401
+    )
+    with pytest.raises(AuthenticationError) as caught:
+        engine_for(server).generate("x")
+
+    chain: list[BaseException] = []
+    error: BaseException | None = caught.value
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    printed = "".join(traceback.format_exception(caught.value))
+    assert SECRET not in printed
+    assert all(SECRET not in str(e) and SECRET not in repr(e) for e in chain)
+
+
+def test_a_trickled_reply_cannot_outlive_the_time_out(server: StubServer) -> None:
+    server.default = dataclasses.replace(json_reply(completion("slow")), trickle_s=0.1)
+    policy = dataclasses.replace(FAST_RETRY, max_attempts=1, timeout_s=0.5, deadline_s=1.0)
+
+    started = time.monotonic()
+    with pytest.raises(EngineTimeoutError):
+        engine_for(server, retry=policy).generate("x")
+
+    assert time.monotonic() - started < 1.5  # the body alone takes 30 s at this pace
+    deadline = time.monotonic() + 2
+    while not server.aborted and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.aborted == 1  # and the connection was closed, not left trickling
+
+
+def test_the_deadline_bounds_a_trickled_reply_across_retries(server: StubServer) -> None:
+    server.default = dataclasses.replace(json_reply(completion("slow")), trickle_s=0.1)
+    policy = dataclasses.replace(FAST_RETRY, max_attempts=5, timeout_s=0.6, deadline_s=1.0)
+
+    started = time.monotonic()
+    with pytest.raises(EngineError):
+        engine_for(server, retry=policy).generate("x")
+
+    assert time.monotonic() - started < 1.6
+
+
+def test_a_model_named_gpt_4o_takes_images_behind_any_base_url(
+    server: StubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wordgrad as tg
+
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-placeholder-key")
+    server.default = json_reply(completion("a red square"))
+    engine = get_engine("gpt-4o", cache=False)
+
+    assert engine.capabilities.images
+    assert engine.capabilities.max_context_tokens == 128_000
+    image = tg.Variable(imaging.PNG, requires_grad=False, role_description="image")
+    question = tg.Variable("What is this?", requires_grad=False, role_description="question")
+    assert tg.autograd.MultimodalLLMCall(engine)([image, question]).value == "a red square"
+
+    engine.capabilities = dataclasses.replace(engine.capabilities, images=False)  # overridable
+    assert not engine.capabilities.images
+
+
+def test_reasoning_models_get_max_completion_tokens_behind_any_base_url(
+    server: StubServer,
+) -> None:
+    server.default = json_reply(completion("ok"))
+    engine = OpenAICompatibleEngine(
+        "o3-mini", base_url=server.url + "/v1", api_key="x", cache=False
+    )
+    engine.send(Request.chat("q", max_tokens=5))
+    assert server.received[0].json["max_completion_tokens"] == 5

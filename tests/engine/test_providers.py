@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -284,3 +285,49 @@ def test_upstream_experimental_names_route_to_litellm() -> None:
     engine = get_engine("experimental:openai/gpt-4o-mini", api_key="x")
     assert isinstance(engine, LiteLLMEngine)
     assert engine.model_string == "openai/gpt-4o-mini"
+
+
+def test_litellm_steps_down_when_the_server_rejects_the_response_format(
+    server: StubServer,
+) -> None:
+    server.queue(
+        json_reply({"error": {"message": "response_format json_schema is not supported"}}, 400),
+        json_reply(completion('{"answer": "x"}')),
+        json_reply(completion('{"answer": "y"}')),
+    )
+    engine = litellm_engine(server)
+    fmt = ResponseFormat("json_schema", schema=SCHEMA)
+
+    assert engine.send(Request.chat("q1", response_format=fmt)).text == '{"answer": "x"}'
+    assert engine.send(Request.chat("q2", response_format=fmt)).text == '{"answer": "y"}'
+
+    kinds = [r.json["response_format"]["type"] for r in server.received]
+    assert kinds == ["json_schema", "json_object", "json_object"]
+
+
+def _printed_chain(error: BaseException) -> str:
+    """Everything a traceback of ``error`` would print, chained exceptions included."""
+    import traceback
+
+    return "".join(traceback.format_exception(error))
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini", "litellm"])
+def test_a_key_echoed_by_the_provider_is_in_no_chained_exception(
+    server: StubServer, provider: str
+) -> None:
+    engine: Any
+    if provider == "anthropic":
+        engine, key = anthropic_engine(server), "sk-ant-test-0123456789SECRET"
+    elif provider == "gemini":
+        engine, key = gemini_engine(server), "AIzaTEST0123456789SECRET"
+    else:
+        engine, key = litellm_engine(server), "sk-lite-0123456789SECRET"
+    server.default = json_reply(
+        {"error": {"code": 401, "type": "authentication_error", "message": f"bad key {key}"}}, 401
+    )
+
+    with pytest.raises(AuthenticationError) as caught:
+        engine.generate("x")
+
+    assert key not in _printed_chain(caught.value)

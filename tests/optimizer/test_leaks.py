@@ -7,6 +7,7 @@ import warnings
 import pytest
 
 import wordgrad as tg
+from tests.core.scripts import give_feedback
 from wordgrad.errors import LeakWarning
 from wordgrad.optimizer.leaks import copied_inputs, copied_instructions, shared_runs
 from wordgrad.variable import GradientContext
@@ -41,9 +42,9 @@ def test_runs_are_maximal_and_separate() -> None:
 
 
 def test_phrases_of_the_optimizers_instructions_are_flagged() -> None:
-    new = "Answer well. Feedback can be partly wrong or contradictory: weigh it."
+    new = "Answer well. Feedback can be partly wrong or contradictory: act on what is sound."
     assert copied_instructions(new, "Answer well.") == [
-        "feedback can be partly wrong or contradictory weigh it"
+        "feedback can be partly wrong or contradictory act on what is sound"
     ]
     assert copied_instructions("Answer well and show the steps.", "Answer well.") == []
     custom = ["Polish the marketing copy until it sparkles with energy."]
@@ -61,7 +62,8 @@ def test_cjk_text_counts_characters_as_words() -> None:
 
 def test_the_optimizer_warns_for_each_kind_and_not_for_a_clean_update() -> None:
     parameter = tg.Variable("Answer carefully.", role_description="system prompt")
-    parameter.receive_gradient(
+    give_feedback(
+        parameter,
         "watch 'all but'",
         context=GradientContext(
             context=call_with(QUESTION), response_desc="answer", variable_desc="system prompt"
@@ -77,7 +79,7 @@ def test_the_optimizer_warns_for_each_kind_and_not_for_a_clean_update() -> None:
     assert "seventeen sheep and all but nine run away" in messages
     assert "optimizer's own instructions" in messages
 
-    parameter.receive_gradient("fine")
+    give_feedback(parameter, "fine")
     clean = "<IMPROVED_VARIABLE>Read quantifiers like 'all but' literally.</IMPROVED_VARIABLE>"
     with warnings.catch_warnings():
         warnings.simplefilter("error", LeakWarning)

@@ -8,6 +8,7 @@ import warnings
 import pytest
 
 import wordgrad as tg
+from tests.core.scripts import give_feedback
 from wordgrad.errors import UpdateParseError
 from wordgrad.llm import Capabilities, Request
 from wordgrad.optimizer.parsing import (
@@ -106,7 +107,7 @@ def test_json_mode_follows_the_same_rules() -> None:
 
 def parameter_with_feedback(text: str) -> tg.Variable:
     parameter = tg.Variable(text, role_description="system prompt")
-    parameter.receive_gradient("make it clearer")
+    give_feedback(parameter, "make it clearer")
     return parameter
 
 

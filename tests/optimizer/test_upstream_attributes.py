@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import wordgrad as tg
+from tests.core.scripts import give_feedback
 from wordgrad.optimizer.optimizer import get_gradient_and_context_text
 
 UPDATE = "<IMPROVED_VARIABLE>{}</IMPROVED_VARIABLE>"
@@ -19,10 +20,10 @@ def test_tgd_gradient_memory_dict_and_friends() -> None:
     assert optimizer.constraint_text == "1. Be short."
     assert "<IMPROVED_VARIABLE>" in optimizer.optimizer_system_prompt
     assert optimizer.gradient_memory_dict[prompt] == []
-    prompt.receive_gradient("too long")
+    give_feedback(prompt, "too long")
     optimizer.step()
     optimizer.zero_grad()
-    prompt.receive_gradient("still long")
+    give_feedback(prompt, "still long")
     assert "still long" in get_gradient_and_context_text(prompt)
     optimizer.step()
     assert optimizer.gradient_memory_dict[prompt] == [
@@ -33,7 +34,7 @@ def test_tgd_gradient_memory_dict_and_friends() -> None:
     assert "too long" in memory_text and "still long" in memory_text
     # the next update request shows exactly that memory
     optimizer.zero_grad()
-    prompt.receive_gradient("now fine")
+    give_feedback(prompt, "now fine")
     assert memory_text in optimizer.update_request(prompt).prompt
 
 
@@ -43,7 +44,7 @@ def test_momentum_attributes() -> None:
     optimizer = tg.optimizer.TextualGradientDescentwithMomentum(engine, [prompt], momentum_window=3)
     assert optimizer.do_momentum and optimizer.momentum_window == 3
     assert optimizer.momentum_storage == [[]]
-    prompt.receive_gradient("feedback on v0")
+    give_feedback(prompt, "feedback on v0")
     optimizer.step()
     assert optimizer.momentum_storage == [[{"value": "v0", "gradients": "feedback on v0"}]]
 

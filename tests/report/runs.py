@@ -13,10 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import SHARED_DATA
 from wordgrad.engine import ScriptedEngine
 from wordgrad.llm import Request
-
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 ADVICE = (
     "List every object with its quantity before adding anything.",
@@ -44,7 +43,7 @@ def make_script(answers: dict[str, str]) -> Callable[[Request], str]:
 def _reply(answers: dict[str, str], request: Request) -> str:
     system, prompt = request.system_prompt or "", request.prompt
     h = _hash(system, prompt)
-    if system.startswith("You revise"):
+    if request.purpose == "optimizer":
         first, second = ADVICE[h % len(ADVICE)], ADVICE[(h // 7) % len(ADVICE)]
         return (
             "<IMPROVED_VARIABLE>You will answer a reasoning question about counting objects. "

@@ -93,3 +93,42 @@ def test_console_errors_are_caught(tmp_path: Path) -> None:
         errors = browser.console_errors()
     assert any("logged" in error for error in errors)
     assert any("Uncaught" in error for error in errors), errors
+
+
+FIT = """JSON.stringify((() => {
+  document.querySelectorAll("details.fold").forEach((d) => { d.open = true; });
+  const rows = Array.from(document.querySelectorAll("tr.example")).map((e) => {
+    const r = e.getBoundingClientRect();
+    return {width: r.width, height: r.height};
+  });
+  const wide = Array.from(document.querySelectorAll("main *")).filter(
+    (e) => e.getBoundingClientRect().right > window.innerWidth + 1).length;
+  return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+          rows: rows, wide: wide};
+})())"""
+
+
+def test_own_data_report_and_comparison_fit_1280_pixels(tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium is not at {CHROMIUM}; run scripts/install-system-deps.sh")
+    from tests.report.own_runs import instance_run, prompt_run
+    from wordgrad.report.compare import write_comparison
+
+    a = prompt_run(tmp_path / "a", steps=0, prompt="Add them. " * 60)  # a long prompt
+    b = prompt_run(tmp_path / "b", steps=1)
+    pages = [write_report(b), write_comparison(a, b), write_report(instance_run(tmp_path / "i"))]
+    with Chromium(tmp_path / "profile", tmp_path / "chromium.log") as browser:
+        browser.open_page(width=1280)
+        measured = []
+        for page in pages:
+            browser.navigate(page.resolve().as_uri())
+            measured.append(json.loads(browser.evaluate(FIT)))
+        errors = browser.console_errors()
+    assert errors == []
+    for page, fit in zip(pages, measured):
+        assert fit["inner"] == 1280 and fit["scroll"] <= 1280, (page, fit)
+        assert fit["wide"] == 0, (page, fit)
+    report_rows, comparison_rows = measured[0]["rows"], measured[1]["rows"]
+    assert len(report_rows) == 2 and all(r["height"] > 10 for r in report_rows)
+    # 2 validation and 4 test examples: A never ends with "Answer:", B always does
+    assert len(comparison_rows) == 6 and all(r["width"] > 300 for r in comparison_rows)

@@ -95,7 +95,7 @@ def test_the_history_keeps_the_text_in_use(run_dir: Path) -> None:
 def test_usage_per_step_and_per_purpose(run_dir: Path) -> None:
     summary = summarize(read_events(run_dir))
     labels = [row.label for row in summary.usage_by_step]
-    assert labels == ["initial", "step 1", "step 2", "step 3", "final"]
+    assert labels == ["initial evaluation", "step 1", "step 2", "step 3", "final evaluation"]
     assert {row.total_tokens for row in summary.usage_by_step} == {330}
     assert [row.label for row in summary.usage_by_purpose] == ["forward", "backward", "optimizer"]
     assert summary.usage_total is not None and summary.usage_total.total_tokens == 1650

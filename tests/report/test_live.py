@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def test_the_view_of_a_whole_run(tmp_path: Path) -> None:
     assert "test         50.0% [30.0%, 70.0%] n=10 (final)" in text
     assert "1 kept  1 reverted  1 unchanged" in text
     assert "step 3: unchanged" in text
-    assert "tokens       1,650 (15 calls)" in text and "$0.0150" in text  # with the final
+    assert "tokens       1,650" in text and "$0.0150" in text  # with the final
+    assert "calls        15 done" in text
     assert "RateLimitError: slow down (retried)" in text
 
 
@@ -90,3 +92,54 @@ def test_tailing_picks_up_lines_as_they_are_written(tmp_path: Path) -> None:
 def test_tailing_waits_for_the_log_and_can_be_stopped(tmp_path: Path) -> None:
     calls = iter([False, True])
     assert list(tail_events(tmp_path, poll_s=0.01, stop=lambda: next(calls))) == []
+
+
+def test_tailing_skips_lines_it_cannot_read(tmp_path: Path) -> None:
+    write_run(tmp_path)
+    lines = (tmp_path / "events.jsonl").read_bytes().splitlines(keepends=True)
+    damaged = [lines[0], b"garbage\n", b"\x00" * 40 + b"\n", *lines[1:]]
+    (tmp_path / "events.jsonl").write_bytes(b"".join(damaged))
+    assert [e.type for e in tail_events(tmp_path, poll_s=0.01)] == [
+        e.type for e in read_events(tmp_path)
+    ]
+    assert len(read_events(tmp_path)) == len(lines)
+
+
+def test_the_view_moves_during_evaluations_with_calls_time_and_budget(tmp_path: Path) -> None:
+    """Snapshots taken inside the model's calls: before any step has committed, the view
+    already counts calls, says what is being evaluated, and shows spending against the budget."""
+    from tests.tasks.sums import RECORDS, script
+    from wordgrad.engine.scripted import ScriptedEngine
+    from wordgrad.llm import Request
+    from wordgrad.tasks.user import make_task
+    from wordgrad.train import Budget, PromptOptimization, PromptOptimizationConfig
+    from wordgrad.train.progress import LiveReporter
+
+    view = LiveView(recording(), title="live", max_cost=5.0)
+    snapshots: list[str] = []
+
+    def watched(request: Request) -> str:
+        snapshots.append(shown(view))
+        return script(request)
+
+    engine = ScriptedEngine(watched, model_string="gpt-4o-mini")
+    task = make_task(RECORDS[:2], RECORDS[2:], RECORDS, metric="exact", prompt="Add them.")
+    loop = PromptOptimization(
+        PromptOptimizationConfig(model="gpt-4o-mini", batch_size=2, steps=1),
+        tmp_path / "run",
+        task=task,
+        forward_engine=engine,
+        backward_engine=engine,
+        budget=Budget(max_cost=5.0),
+        max_concurrency=1,
+        on_event=view.write,
+        reporter=LiveReporter(view),
+    )
+    loop.run()
+    during_first_evaluation = snapshots[3]  # the fourth call: still before step 1
+    assert "step         0 / 1  (test (initial))" in during_first_evaluation
+    assert "calls        3 done · about 16 to go (of ~19 projected)" in during_first_evaluation
+    assert re.search(r"now          test \(initial\): \d / 4", during_first_evaluation)
+    assert "elapsed" in during_first_evaluation and "left" in during_first_evaluation
+    assert "of $5.00 budget" in during_first_evaluation
+    assert "19 done" in shown(view)

@@ -13,7 +13,7 @@ from wordgrad.llm import Request
 
 
 def script(request: Request) -> str:
-    if "question 3" in request.prompt and request.system_prompt == "Answer briefly.":
+    if request.purpose == "forward" and "question 3" in request.prompt:
         raise ServerError("injected failure", status=500)
     return reply_for(texts_of(request))
 
@@ -44,7 +44,7 @@ def test_a_failed_branch_names_its_node_and_the_rest_is_kept() -> None:
 
 def test_a_failed_update_names_the_parameter() -> None:
     def failing_updates(request: Request) -> str:
-        if (request.system_prompt or "").startswith("You revise"):
+        if request.purpose == "optimizer":
             raise ServerError("optimizer down", status=503)
         return reply_for(texts_of(request))
 
@@ -55,7 +55,8 @@ def test_a_failed_update_names_the_parameter() -> None:
         tg.Variable("question", requires_grad=False, role_description="question")
     )
     tg.TextLoss("Judge.")(answer).backward()
-    with pytest.raises(NodeError, match="update of system prompt of the solver"):
+    with pytest.raises(ServerError, match="update of system prompt of the solver") as raised:
         tg.TGD([prompt]).step()
+    assert raised.value.purpose == "optimizer" and raised.value.model == "scripted/scripted"
     assert prompt.value == "Answer briefly."
     assert prompt.gradients, "the feedback computed before the failure is kept"

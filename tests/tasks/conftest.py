@@ -10,8 +10,7 @@ import pytest
 
 from wordgrad.tasks import data
 
-# CI runs a fresh clone with ../shared beside it, so the data folder is found relative to the repo.
-SHARED_DATA = (Path(__file__).resolve().parents[2] / "../shared/data").resolve()
+from ..conftest import SHARED_DATA
 
 
 def _no_network(url: str, *args: Any, **kwargs: Any) -> NoReturn:

@@ -7,6 +7,8 @@ and validation therefore sometimes keeps and sometimes reverts an update.
 ``WORDGRAD_TEST_LATENCY`` (seconds) slows each call down. With ``WORDGRAD_TEST_HANG_AT=N`` and
 ``WORDGRAD_TEST_MARKER=path``, the N-th optimizer request creates ``path`` and then never
 returns: the process is then certainly in the middle of step N, waiting for a signal.
+With ``WORDGRAD_TEST_COUNT_FILE=path``, every answered request appends its token count (prompt
+and completion, as the engine reports them) to ``path``: what the engine was asked for.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from pathlib import Path
 
 from wordgrad.engine import ScriptedEngine, register_engine
-from wordgrad.llm import Request
+from wordgrad.llm import Request, Response
 
 ENGINE_NAME = "scripted-train"
 _updates = itertools.count(1)
@@ -32,7 +34,7 @@ def script(request: Request) -> str:
     system = request.system_prompt or ""
     prompt = request.prompt
     h = _hash(system, prompt)
-    if system.startswith("You revise"):
+    if request.purpose == "optimizer":
         _maybe_hang()
         return (
             f"<IMPROVED_VARIABLE>Count each object one by one (plan {h % 1000}), add the "
@@ -52,9 +54,25 @@ def _maybe_hang() -> None:
         time.sleep(3600)
 
 
+class CountingEngine(ScriptedEngine):
+    """Appends each answered request's tokens to ``$WORDGRAD_TEST_COUNT_FILE``."""
+
+    def complete(self, request: Request) -> Response:
+        response = super().complete(request)
+        count_file = os.environ.get("WORDGRAD_TEST_COUNT_FILE")
+        if count_file:
+            tokens = response.usage.prompt_tokens + response.usage.completion_tokens
+            descriptor = os.open(count_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                os.write(descriptor, f"{tokens}\n".encode())
+            finally:
+                os.close(descriptor)
+        return response
+
+
 def build(**kwargs: object) -> ScriptedEngine:
     latency = float(os.environ.get("WORDGRAD_TEST_LATENCY", "0"))
-    return ScriptedEngine(script, model_string=ENGINE_NAME, latency_s=latency)
+    return CountingEngine(script, model_string=ENGINE_NAME, latency_s=latency)
 
 
 register_engine(ENGINE_NAME, build)

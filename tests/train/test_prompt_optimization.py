@@ -48,7 +48,7 @@ class Models:
         return f"Answer: {right if lucky else 1000}"
 
     def backward_reply(self, request: Request) -> str:
-        if (request.system_prompt or "").startswith("You revise"):
+        if request.purpose == "optimizer":
             return f"<IMPROVED_VARIABLE>{next(self.proposals)}</IMPROVED_VARIABLE>"
         return "Count the objects one at a time."
 
@@ -168,7 +168,7 @@ def test_reply_cap_applies_to_answers_and_feedback_but_not_to_rewrites(tmp_path:
     finally:
         tg.engine.unregister_engine("capped")
     requests = [r for engine in built for r in engine.requests]
-    rewrites = [r for r in requests if (r.system_prompt or "").startswith("You revise")]
+    rewrites = [r for r in requests if r.purpose == "optimizer"]
     others = [r for r in requests if r not in rewrites]
     assert len(rewrites) == 1 and rewrites[0].max_tokens is None
     assert others and all(r.max_tokens == 50 for r in others)
@@ -198,7 +198,13 @@ def test_each_step_keeps_its_graph_and_observers_see_every_event(tmp_path: Path)
         on_event=observe,
     ).run()
 
-    assert seen == [e.type for e in read_events(tmp_path)]
+    # every logged event, in order, plus notifications that are not logged: the projection
+    # before the start and one "progress" per call returned
+    logged = [t for t in seen if t not in ("progress", "projection")]
+    assert logged == [e.type for e in read_events(tmp_path)]
+    assert seen[1] == "projection" and seen.count("progress") == len(models.forward.requests) + len(
+        models.backward.requests
+    )
     assert view.step == 2 and view.status == "completed"
     for step in (1, 2):
         dot = (tmp_path / "graphs" / f"step-{step:04d}.dot").read_text(encoding="utf-8")

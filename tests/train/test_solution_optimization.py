@@ -10,7 +10,7 @@ import pytest
 
 import wordgrad as tg
 from wordgrad.llm import Request
-from wordgrad.train.events import Question, read_events
+from wordgrad.train.events import Iterate, Question, read_events
 from wordgrad.train.runs import RunDir, RunStopped
 from wordgrad.train.solution_optimization import (
     SolutionOptimizationConfig,
@@ -29,8 +29,7 @@ def test_majority_vote_counts_letters_and_breaks_ties_by_first_seen() -> None:
 
 def script(request: Request) -> str:
     """Zero-shot answers say A; each rewrite moves one letter on (A -> B -> C -> D)."""
-    system = request.system_prompt or ""
-    if system.startswith("You revise"):
+    if request.purpose == "optimizer":
         current = re.findall(r"Answer: ([A-D])", request.prompt)
         letter = current[0] if current else "A"
         following = "ABCD"[min("ABCD".index(letter) + 1, 3)]
@@ -49,7 +48,22 @@ def test_each_question_is_rewritten_and_voted_on(tmp_path: Path) -> None:
 
     questions = [e for e in read_events(tmp_path) if isinstance(e, Question)]
     assert [q.index for q in questions] == [0, 1, 2]
-    assert [q.step for q in questions] == [1, 1, 2]  # two questions per step
+    # two questions side by side, one version each per step: 4 versions end at step 4; the
+    # third question starts at step 5 and ends at step 8
+    assert [q.step for q in questions] == [4, 4, 8]
+    iterates = [e for e in read_events(tmp_path) if isinstance(e, Iterate)]
+    assert [(e.step, e.iteration) for e in iterates if e.instance == "q2"] == [
+        (5, 0),
+        (6, 1),
+        (7, 2),
+        (8, 3),
+    ]
+    # each version's correctness is in the log; the critic never saw it
+    assert [e.score for e in iterates if e.instance == "q0"] == [
+        float(v == questions[0].answer) for v in questions[0].votes
+    ]
+    critic_prompts = [r.prompt for r in engine.requests if "Proposed solution" in r.prompt]
+    assert critic_prompts and not any("score:" in p for p in critic_prompts)
     first = questions[0]
     assert len(first.iterates) == 4  # zero-shot + 3 rewrites
     assert first.votes == ["A", "B", "C", "D"]
@@ -75,8 +89,8 @@ def test_a_stopped_run_resumes_at_the_next_unfinished_step(tmp_path: Path) -> No
     calls = itertools.count(1)
 
     def interrupted(request: Request) -> str:
-        if (request.system_prompt or "").startswith("You revise") and next(calls) == 6:
-            raise KeyboardInterrupt  # Ctrl-C in the middle of step 2
+        if request.purpose == "optimizer" and next(calls) == 6:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of step 5
         return script(request)
 
     stopping = tg.ScriptedEngine(interrupted, model_string="scripted")
@@ -85,7 +99,9 @@ def test_a_stopped_run_resumes_at_the_next_unfinished_step(tmp_path: Path) -> No
         optimize_solutions(
             config, run_dir, data_dir=SHARED_DATA, forward_engine=stopping, backward_engine=stopping
         )
-    assert RunDir(run_dir).checkpoint_steps() == [0, 1]
+    # steps 1-3: zero-shot answers and two rewrites of questions 0 and 1 (rewrites 1-4);
+    # step 4: zero-shot answers of questions 2 and 3; step 5 holds rewrites 5 and 6
+    assert RunDir(run_dir).checkpoint_steps() == [0, 1, 2, 3, 4]
 
     again = tg.ScriptedEngine(script, model_string="scripted")
     results = optimize_solutions(
@@ -94,3 +110,4 @@ def test_a_stopped_run_resumes_at_the_next_unfinished_step(tmp_path: Path) -> No
     indices = [e.index for e in read_events(run_dir) if isinstance(e, Question)]
     assert indices == [0, 1, 2, 3, 4]
     assert results["test"] == expected["test"]
+    assert results["instances"] == expected["instances"]

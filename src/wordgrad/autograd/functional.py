@@ -6,13 +6,13 @@ from collections.abc import Mapping, Sequence
 
 from wordgrad.autograd.algebra import aggregate, sum
 from wordgrad.autograd.llm_ops import FormattedLLMCall, LLMCall
-from wordgrad.engine.base import EngineLM
+from wordgrad.llm import Engine
 from wordgrad.variable import Variable
 
 
 def llm_call(
     input_variable: Variable,
-    engine: EngineLM | str | None = None,
+    engine: Engine | str | None = None,
     response_role_description: str | None = None,
     system_prompt: Variable | None = None,
 ) -> Variable:
@@ -23,7 +23,7 @@ def llm_call(
 def formatted_llm_call(
     inputs: Mapping[str, Variable],
     response_role_description: str | None,
-    engine: EngineLM | str | None,
+    engine: Engine | str | None,
     format_string: str,
     fields: Mapping[str, object] | Sequence[str],
     system_prompt: Variable | None = None,

@@ -1,8 +1,8 @@
 """Operations that call a language model: plain, formatted, and with in-context examples.
 
 ``forward`` returns at once; the output's value is pending until the reply arrives (see
-:mod:`wordgrad.executor`). The request is built from the inputs' values when they are ready and
-recorded, so the backward pass shows the feedback writer exactly what was sent.
+:mod:`wordgrad.executor`). The request is built from the inputs' values when they are ready; the
+response carries it, so the backward pass shows the feedback writer exactly what was sent.
 """
 
 from __future__ import annotations
@@ -14,22 +14,15 @@ from wordgrad import prompts
 from wordgrad.autograd.feedback import feedback_jobs
 from wordgrad.autograd.function import Function
 from wordgrad.config import resolve_engine
-from wordgrad.engine.base import EngineLM
 from wordgrad.errors import ConfigurationError, InvalidInputError
-from wordgrad.executor import EXECUTOR, derive
+from wordgrad.executor import EXECUTOR, derive, resolve
 from wordgrad.graph import GradientJob, is_grad_enabled
 from wordgrad.llm import Engine, ImagePart, Purpose, Request
-from wordgrad.variable import Backward, Variable
-
-
-class _SentRequest:
-    """Holds the request once the executor has built it."""
-
-    request: Request | None = None
+from wordgrad.variable import Backward, Variable, pending
 
 
 def call_llm(
-    engine: EngineLM,
+    engine: Engine,
     *,
     build: Callable[[], Request],
     inputs: Sequence[Variable],
@@ -41,23 +34,16 @@ def call_llm(
     """Send ``build()`` once ``inputs`` are ready; return the pending output variable.
 
     The output can receive feedback (as upstream, so an answer can itself be optimized) unless
-    graph recording is off (``tg.no_grad()``).
+    graph recording is off (``tg.no_grad()``). Its backward pass shows the feedback writer the
+    request as it was sent, which the response carries.
     """
-    sent = _SentRequest()
-
-    def build_and_record() -> Request:
-        sent.request = build()
-        return sent.request
-
-    future = EXECUTOR.submit_request(
+    future = EXECUTOR.submit(
         engine,
-        build_and_record,
-        purpose=purpose,
-        label=role_description,
-        after=[v.value_future() for v in inputs if v.is_pending()],
+        lambda: _sharing_system_prompt(build().about(purpose, role_description)),
+        after=[v._value_future() for v in inputs if v._is_pending()],
     )
     tracked = is_grad_enabled()
-    output = Variable(
+    output = pending(
         derive(future, lambda response: response.text),
         predecessors=inputs if tracked else None,
         requires_grad=tracked,
@@ -65,14 +51,14 @@ def call_llm(
     )
 
     def jobs(out: Variable, _: Engine) -> list[GradientJob]:
-        out.get_value()  # waits for the forward call; re-raises its error, naming the node
-        assert sent.request is not None
+        sent = resolve(future).request  # waits for the forward call; re-raises its error
+        assert sent is not None
         return feedback_jobs(
             out,
-            render_llm_conversation(sent.request, out),
+            render_llm_conversation(sent, out),
             inputs,
             examples=examples,
-            images=_images_in(sent.request),
+            images=_images_in(sent),
         )
 
     if output.requires_grad:
@@ -122,7 +108,7 @@ class LLMCall(Function):
     purpose: Purpose = "forward"
 
     def __init__(
-        self, engine: EngineLM | str | None = None, system_prompt: Variable | None = None
+        self, engine: Engine | str | None = None, system_prompt: Variable | None = None
     ) -> None:
         self._engine = resolve_engine(engine, kind="forward") if engine is not None else None
         if system_prompt is not None and not isinstance(system_prompt, Variable):
@@ -132,7 +118,7 @@ class LLMCall(Function):
         self.system_prompt = system_prompt
 
     @property
-    def engine(self) -> EngineLM:
+    def engine(self) -> Engine:
         """The engine this call uses (resolved now when none was given)."""
         return self._engine or resolve_engine(None, kind="forward")
 
@@ -164,7 +150,7 @@ class LLMCall(Function):
         check_images_allowed(engine, inputs)
         return call_llm(
             engine,
-            build=lambda: engine.build_request(prompt(), self._system_text()),
+            build=lambda: Request.chat(prompt(), self._system_text() or _default_system(engine)),
             inputs=self._inputs(*inputs),
             role_description=response_role_description or prompts.render("role.llm_output"),
             purpose=self.purpose,
@@ -183,7 +169,7 @@ class FormattedLLMCall(LLMCall):
 
     def __init__(
         self,
-        engine: EngineLM | str | None,
+        engine: Engine | str | None,
         format_string: str,
         fields: Mapping[str, object] | Sequence[str],
         system_prompt: Variable | None = None,
@@ -241,6 +227,11 @@ class LLMCall_with_in_context_examples(LLMCall):
         )
 
 
+def _default_system(engine: Engine) -> str | None:
+    system: str | None = getattr(engine, "system_prompt", None)
+    return system
+
+
 def _prompt_of(variable: Variable) -> str | list[str | bytes]:
     """A variable's value as a prompt: text as it is, an image as a one-part list."""
     value = variable.value
@@ -249,7 +240,7 @@ def _prompt_of(variable: Variable) -> str | list[str | bytes]:
 
 def _holds_image(variable: Variable) -> bool:
     """Whether ``variable`` already holds image bytes (a pending or failed value is not read)."""
-    if variable.is_pending():
+    if variable._is_pending():
         return False
     try:
         return isinstance(variable.value, bytes)
@@ -257,7 +248,7 @@ def _holds_image(variable: Variable) -> bool:
         return False
 
 
-def check_images_allowed(engine: EngineLM, inputs: Sequence[object]) -> None:
+def check_images_allowed(engine: Engine, inputs: Sequence[object]) -> None:
     """Raise :class:`ConfigurationError` when an input holds an image the engine cannot take.
 
     Whether an engine takes images is ``engine.capabilities.images`` (set from the model's name;
@@ -279,3 +270,9 @@ def _check_variables(variables: Sequence[object]) -> None:
                 f"expected a Variable, got {type(variable).__name__}; wrap text with "
                 "tg.Variable(text, role_description=..., requires_grad=False)"
             )
+
+
+def _sharing_system_prompt(request: Request) -> Request:
+    """Calls with the same system prompt (a minibatch's answers) share it as a prompt prefix."""
+    first = request.messages[0]
+    return request.sharing(0) if first.role == "system" and first.text else request

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 from wordgrad import prompts
 from wordgrad.autograd.llm_ops import LLMCall
-from wordgrad.engine.base import EngineLM
 from wordgrad.errors import ConfigurationError, InvalidInputError
+from wordgrad.llm import Engine
 from wordgrad.variable import Variable
 
 
@@ -19,7 +19,7 @@ class MultimodalLLMCall(LLMCall):
     must take images too.
     """
 
-    def _multimodal_engine(self) -> EngineLM:
+    def _multimodal_engine(self) -> Engine:
         engine = self.engine
         if not engine.capabilities.images:
             raise ConfigurationError(
@@ -48,7 +48,7 @@ class OrderedFieldsMultimodalLLMCall(MultimodalLLMCall):
 
     def __init__(
         self,
-        engine: EngineLM | str | None,
+        engine: Engine | str | None,
         fields: Sequence[str],
         system_prompt: Variable | None = None,
     ) -> None:

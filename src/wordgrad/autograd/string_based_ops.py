@@ -19,7 +19,7 @@ from wordgrad.prompts.upstream import (
     OBJECTIVE_INSTRUCTION_BASE,
     OBJECTIVE_INSTRUCTION_CHAIN,
 )
-from wordgrad.variable import Backward, Variable
+from wordgrad.variable import Backward, Variable, pending
 
 # Upstream's constant names (our wording), for code that builds its own prompts from them.
 CONVERSATION_START_INSTRUCTION_STRING_FN_BASE = CONVERSATION_START_INSTRUCTION_BASE
@@ -53,14 +53,14 @@ class StringBasedFunction(Function):
         role = response_role_description or prompts.render(
             "role.function_output", purpose=self.function_purpose
         )
-        future = EXECUTOR.submit_call(
+        future = EXECUTOR.run(
             lambda: self._run(inputs),
             label=role,
-            after=[v.value_future() for v in inputs.values() if v.is_pending()],
+            after=[v._value_future() for v in inputs.values() if v._is_pending()],
         )
         tracked = is_grad_enabled()
         variables = list(inputs.values())
-        output = Variable(
+        output = pending(
             future,
             predecessors=variables if tracked else None,
             requires_grad=tracked,

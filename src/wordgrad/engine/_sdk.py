@@ -13,17 +13,19 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import Any
 
+from wordgrad.engine.base import attempt_timeout
 from wordgrad.engine.retry import error_for_status, parse_retry_after
 from wordgrad.errors import (
     ConfigurationError,
     EngineConnectionError,
     EngineError,
     EngineTimeoutError,
-    ResponseFormatError,
+    MalformedResponseError,
 )
 from wordgrad.llm import Request, Usage
 
@@ -77,8 +79,10 @@ def map_stainless_error(
 
     Both SDKs (and LiteLLM, whose exceptions subclass openai's) share one exception layout:
     ``APIStatusError`` with ``status_code`` and ``response``, ``APITimeoutError`` under
-    ``APIConnectionError``. A reply that is not valid JSON becomes a
-    :class:`ResponseFormatError`. Anything else gives None: it is not a provider failure.
+    ``APIConnectionError``. A reply that is not valid JSON becomes a (retried)
+    :class:`MalformedResponseError`. Anything else gives None: it is not a provider failure.
+    Callers raise the result outside their ``except`` block, so the SDK's exception (whose text
+    may echo the key) is not chained to it.
     """
     message = f"{provider}: {redact(str(error), secrets)}"
     if isinstance(error, sdk.APITimeoutError):
@@ -87,12 +91,25 @@ def map_stainless_error(
         return EngineConnectionError(f"{message} (is the server running and reachable?)")
     if isinstance(error, sdk.APIStatusError):
         headers = getattr(error.response, "headers", None)
+        body = _body_text(error.response)
+        if body and body not in str(error):
+            message += f": {redact(body, secrets)[:500]}"
         return error_for_status(
             int(error.status_code), message, retry_after=parse_retry_after(headers)
         )
+    if isinstance(error, UnicodeDecodeError):
+        return None  # the executor names it
     if isinstance(error, (sdk.APIResponseValidationError, json.JSONDecodeError)):
-        return ResponseFormatError(f"{message} (the provider's reply could not be parsed)")
+        return MalformedResponseError(f"{message} (the provider's reply could not be parsed)")
     return None
+
+
+def _body_text(response: Any) -> str:
+    """The start of an HTTP error's body as text ("" when it cannot be read)."""
+    try:
+        return str(response.text)[:2000].strip()
+    except Exception:  # a streamed or undecodable body: the status says enough
+        return ""
 
 
 def map_transport_error(error: Exception, *, provider: str) -> EngineError | None:
@@ -112,13 +129,67 @@ def map_transport_error(error: Exception, *, provider: str) -> EngineError | Non
     return None
 
 
+def wall_clock_http_client(sdk: ModuleType) -> Any:
+    """The SDK's default HTTP client, with a transport that ends a reply once the attempt's
+    wall-clock time is up (:func:`wordgrad.engine.base.attempt_timeout`).
+
+    httpx's read time-out restarts with every chunk, so a reply trickled a byte at a time could
+    keep a connection (and a worker thread) busy for minutes; the executor already fails such an
+    attempt at its time-out, and this closes its connection too.
+    """
+    http = importlib.import_module(sdk.DefaultHttpxClient.__mro__[1].__module__.split(".")[0])
+
+    class WallClockStream(http.SyncByteStream):  # type: ignore[misc,name-defined]
+        def __init__(self, stream: Any, deadline: float) -> None:
+            self._stream = stream
+            self._deadline = deadline
+
+        def __iter__(self) -> Any:
+            for chunk in self._stream:
+                if time.monotonic() > self._deadline:
+                    raise http.ReadTimeout("the reply did not complete within the time-out")
+                yield chunk
+
+        def close(self) -> None:
+            self._stream.close()
+
+    class WallClockTransport(http.BaseTransport):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            self._inner = http.HTTPTransport()
+
+        def handle_request(self, request: Any) -> Any:
+            limit = attempt_timeout()
+            started = time.monotonic()
+            response = self._inner.handle_request(request)
+            if limit is None:
+                return response
+            return http.Response(
+                status_code=response.status_code,
+                headers=response.headers,
+                stream=WallClockStream(response.stream, started + limit),
+                extensions=response.extensions,
+            )
+
+        def close(self) -> None:
+            self._inner.close()
+
+    return sdk.DefaultHttpxClient(transport=WallClockTransport())
+
+
 def reported_usage(
-    request: Request, texts: Sequence[str], prompt_tokens: int | None, completion_tokens: int | None
+    request: Request,
+    texts: Sequence[str],
+    prompt_tokens: int | None,
+    completion_tokens: int | None,
+    cached_prompt_tokens: int | None = None,
 ) -> Usage:
     """The provider's token counts, or an estimate when it reported none."""
     if prompt_tokens is None:
         return Usage.estimate(request, texts)
-    return Usage(prompt_tokens, completion_tokens or 0)
+    cached = cached_prompt_tokens if isinstance(cached_prompt_tokens, int) else 0
+    return Usage(
+        prompt_tokens, completion_tokens or 0, cached_prompt_tokens=min(cached, prompt_tokens)
+    )
 
 
 def strict_json(text: str, request: Request) -> str:
@@ -144,10 +215,10 @@ def strict_json(text: str, request: Request) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def malformed(provider: str, what: str, payload: Any) -> ResponseFormatError:
-    """The error for a reply that parsed as JSON but lacks what every reply must have."""
+def malformed(provider: str, what: str, payload: Any) -> MalformedResponseError:
+    """The (retried) error for a reply that parsed as JSON but lacks what every reply must have."""
     shown = redact(repr(payload))[:300]
-    return ResponseFormatError(f"{provider}: the reply has no {what}: {shown}")
+    return MalformedResponseError(f"{provider}: the reply has no {what}: {shown}")
 
 
 def longest_prefix(names: Iterable[str], model: str) -> str | None:

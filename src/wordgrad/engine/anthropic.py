@@ -19,7 +19,7 @@ from wordgrad.engine._sdk import (
     map_stainless_error,
     reported_usage,
 )
-from wordgrad.engine.base import EngineLM
+from wordgrad.engine.base import EngineLM, attempt_timeout
 from wordgrad.llm import Capabilities, ImagePart, Message, Request, Response
 
 if TYPE_CHECKING:
@@ -69,15 +69,14 @@ class AnthropicEngine(EngineLM):
             )
         self._secrets = (self._client.api_key,)
         kwargs.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
-        kwargs.setdefault(
-            "capabilities",
-            Capabilities(
-                max_context_tokens=200_000,
-                structured_output=True,
-                images=is_multimodal is not False,
-            ),
-        )
         super().__init__(model_string, system_prompt, **kwargs)
+        if is_multimodal is not None:
+            self.is_multimodal = is_multimodal
+
+    def default_capabilities(self) -> Capabilities:
+        return Capabilities(
+            max_context_tokens=200_000, structured_output=True, images=True, prefix_cache=True
+        )
 
     @property
     def cache_namespace(self) -> str:
@@ -88,6 +87,7 @@ class AnthropicEngine(EngineLM):
         started = time.perf_counter()
         texts: list[str] = []
         prompt_tokens: int | None = None
+        cached_tokens = 0
         completion_tokens = 0
         for _ in range(request.n):  # the API returns one reply per call
             raw = self._create(arguments)
@@ -97,10 +97,16 @@ class AnthropicEngine(EngineLM):
             texts.append("".join(b.text for b in blocks if getattr(b, "type", "") == "text"))
             usage = getattr(raw, "usage", None)
             prompt_tokens = getattr(usage, "input_tokens", None)
+            # Anthropic counts cache reads and writes apart from input_tokens.
+            cached_tokens = _count(getattr(usage, "cache_read_input_tokens", None))
+            if prompt_tokens is not None:
+                prompt_tokens += cached_tokens + _count(
+                    getattr(usage, "cache_creation_input_tokens", None)
+                )
             completion_tokens += getattr(usage, "output_tokens", 0) or 0
         return Response(
             texts=tuple(texts),
-            usage=reported_usage(request, texts, prompt_tokens, completion_tokens),
+            usage=reported_usage(request, texts, prompt_tokens, completion_tokens, cached_tokens),
             model=getattr(raw, "model", None) or self.model_string,
             latency_s=time.perf_counter() - started,
         )
@@ -108,12 +114,20 @@ class AnthropicEngine(EngineLM):
     def call_arguments(self, request: Request) -> dict[str, Any]:
         """The keyword arguments for ``client.messages.create`` (without the time-out)."""
         system = "\n\n".join(m.text for m in request.messages if m.role == "system")
+        mark = request.shared_prefix
         arguments: dict[str, Any] = {
             "model": self.model_string,
             "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
-            "messages": [_message(m) for m in request.messages if m.role != "system"],
+            "messages": [
+                _message(m, mark[1] if mark is not None and mark[0] == i else None)
+                for i, m in enumerate(request.messages)
+                if m.role != "system"
+            ],
         }
-        if system:
+        if system and mark is not None and request.messages[mark[0]].role == "system":
+            # The shared part ends in the system prompt: cache the system prompt.
+            arguments["system"] = [{"type": "text", "text": system, "cache_control": _EPHEMERAL}]
+        elif system:
             arguments["system"] = system
         if request.stop is not None:
             arguments["stop_sequences"] = list(request.stop)
@@ -134,24 +148,36 @@ class AnthropicEngine(EngineLM):
 
     def _create(self, arguments: dict[str, Any]) -> Any:
         try:
-            return self._client.messages.create(**arguments, timeout=self.retry.timeout_s)
+            return self._client.messages.create(**arguments, timeout=attempt_timeout(self))
         except Exception as error:
             mapped = map_stainless_error(
                 error, self._sdk, provider=self.name, secrets=self._secrets
             )
             if mapped is None:
                 raise
-            raise mapped from error
+        raise mapped  # outside the handler: the SDK's error (which may echo the key) is not chained
 
 
 ChatAnthropic = AnthropicEngine
 """Upstream's name for the Anthropic engine."""
 
 
-def _message(message: Message) -> dict[str, Any]:
-    if isinstance(message.content, str):
-        return {"role": message.role, "content": message.content}
+_EPHEMERAL = {"type": "ephemeral"}
+"""Anthropic's prompt-cache marker: the prompt up to and including the marked block is cached."""
+
+
+def _message(message: Message, cache_up_to: int | None = None) -> dict[str, Any]:
+    """The message in the Messages API's form; with ``cache_up_to``, its text is split there and
+    the first part carries a prompt-cache marker (Anthropic's explicit prompt caching)."""
     blocks: list[dict[str, Any]] = []
+    if isinstance(message.content, str):
+        text = message.content
+        if cache_up_to is None or not 0 < cache_up_to <= len(text):
+            return {"role": message.role, "content": text}
+        blocks.append({"type": "text", "text": text[:cache_up_to], "cache_control": _EPHEMERAL})
+        if text[cache_up_to:]:
+            blocks.append({"type": "text", "text": text[cache_up_to:]})
+        return {"role": message.role, "content": blocks}
     for part in message.content:
         if isinstance(part, ImagePart):
             data = base64.b64encode(part.data).decode("ascii")
@@ -160,3 +186,8 @@ def _message(message: Message) -> dict[str, Any]:
         else:
             blocks.append({"type": "text", "text": part})
     return {"role": message.role, "content": blocks}
+
+
+def _count(value: Any) -> int:
+    """A token count the SDK reported, or 0 when it reported none."""
+    return value if isinstance(value, int) else 0

@@ -1,31 +1,38 @@
 """``EngineLM``: the base class of every engine, ours and users' own.
 
-A provider implements :meth:`EngineLM.complete` (one raw call: a :class:`Request` in, a
-:class:`Response` out). A user's upstream-style engine may instead implement only
-``generate(prompt, system_prompt=None, **kwargs) -> str``; the base class adapts it.
+An engine is a transport: :meth:`EngineLM.complete` carries one :class:`Request` to the model and
+returns one :class:`Response`, and the engine says what it is (``name``, ``capabilities``). A
+user's upstream-style engine may implement only ``generate(prompt, system_prompt=None, **kwargs)
+-> str``; the base class adapts it.
 
-Either way, requests go through :meth:`EngineLM.send`, the pipeline every call takes:
-context-length check → cache → concurrency and rate limits → retries → usage accounting.
+Everything else (defaults, the context check, the cache, per-engine limits, retries, time-outs,
+usage, de-duplication) is done by the executor (:mod:`wordgrad.executor`), for every engine and
+every way in: graph operations, ``engine.send(request)``, and a user's own ``engine.generate()``
+or ``engine(prompt)`` call, even on a subclass that overrides ``generate``.
+
+Every attribute has a class-level default, so a subclass whose ``__init__`` never calls ours
+still works.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import fields
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from wordgrad.engine.cache import ResponseCache, resolve_cache
+from wordgrad.engine.cache import ResponseCache
 from wordgrad.engine.compat import CachedEngine
 from wordgrad.engine.kvcache import check_cache_setting
-from wordgrad.engine.retry import RetryPolicy, call_with_retries
-from wordgrad.engine.usage import record
-from wordgrad.errors import ContextLengthError, InvalidRequestError
+from wordgrad.engine.retry import RetryPolicy
 from wordgrad.llm import (
     Capabilities,
+    Engine,
     ImagePart,
     Purpose,
     Request,
@@ -34,45 +41,120 @@ from wordgrad.llm import (
 )
 from wordgrad.tokens import count_tokens
 
-_REQUEST_PARAMS = frozenset(f.name for f in fields(Request)) - {"messages", "extra"}
-
-
-def _sets(request: Request, name: str) -> bool:
-    """Whether ``request`` sets the parameter ``name`` (``n`` counts as set when it is not 1)."""
-    if name == "n":
-        return request.n != 1
-    if name in _REQUEST_PARAMS:
-        return getattr(request, name) is not None
-    return any(key == name for key, _ in request.extra)
-
-
-__all__ = ["DEFAULT_SYSTEM_PROMPT", "CachedEngine", "EngineLM", "RateLimiter"]
+__all__ = [
+    "DEFAULT_SYSTEM_PROMPT",
+    "CachedEngine",
+    "EngineLM",
+    "RateLimiter",
+    "attempt_timeout",
+    "carry",
+    "set_attempt_timeout",
+]
 
 DEFAULT_SYSTEM_PROMPT = "You are a careful, helpful assistant. Answer precisely and concisely."
 
 
 class RateLimiter:
-    """At most ``requests_per_minute`` calls in any sliding 60-second window (thread-safe)."""
+    """At most ``requests_per_minute`` calls in any sliding window of ``window_s`` seconds
+    (60: a minute), thread-safe.
 
-    def __init__(self, requests_per_minute: float) -> None:
+    The executor asks :meth:`reserve`, which never blocks: a call that does not fit stays in its
+    engine's queue until the window has room.
+    """
+
+    def __init__(self, requests_per_minute: float, *, window_s: float = 60.0) -> None:
         if requests_per_minute <= 0:
             raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
         self.requests_per_minute = requests_per_minute
+        self.window_s = window_s
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
 
+    def reserve(self, now: float | None = None) -> float:
+        """Count one call and return 0.0 if it fits now; else the seconds until one will fit."""
+        with self._lock:
+            now = time.monotonic() if now is None else now
+            while self._sent and now - self._sent[0] >= self.window_s:
+                self._sent.popleft()
+            if len(self._sent) < self.requests_per_minute:
+                self._sent.append(now)
+                return 0.0
+            return max(self.window_s - (now - self._sent[0]), 0.001)
+
     def acquire(self) -> None:
-        """Block until one more call fits in the window, then count it."""
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                while self._sent and now - self._sent[0] >= 60.0:
-                    self._sent.popleft()
-                if len(self._sent) < self.requests_per_minute:
-                    self._sent.append(now)
-                    return
-                wait = 60.0 - (now - self._sent[0])
-            time.sleep(max(wait, 0.01))
+        """Block until one more call fits in the window, then count it (for code outside the
+        executor)."""
+        while (wait := self.reserve()) > 0:
+            time.sleep(wait)
+
+
+_attempt_timeout: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "wordgrad_attempt_timeout", default=None
+)
+
+
+def set_attempt_timeout(seconds: float | None) -> None:
+    """Set the wall-clock seconds the transport call starting here may take (the executor)."""
+    _attempt_timeout.set(seconds)
+
+
+def attempt_timeout(engine: Any = None) -> float | None:
+    """Seconds the current transport call may take, for adapters to pass to their client.
+
+    Set by the executor for each attempt (the policy's ``timeout_s``, cut to what is left of its
+    ``deadline_s``); outside the executor, the engine's own ``retry.timeout_s``.
+    """
+    seconds = _attempt_timeout.get()
+    if seconds is None and engine is not None:
+        seconds = getattr(getattr(engine, "retry", None), "timeout_s", None)
+    return seconds
+
+
+_in_transport: contextvars.ContextVar[object | None] = contextvars.ContextVar(
+    "wordgrad_in_transport", default=None
+)
+"""The engine whose transport call runs in this context (its own ``generate`` is then raw)."""
+
+
+def _routed(raw_generate: Callable[..., str]) -> Callable[..., str]:
+    """Wrap a subclass's ``generate`` so that a user's direct call goes through the executor,
+    while the executor's own transport call (and any call inside it) reaches ``raw_generate``."""
+
+    @functools.wraps(raw_generate)
+    def generate(
+        self: EngineLM,
+        prompt: str | Sequence[str | bytes],
+        system_prompt: str | None = None,
+        **kwargs: Any,
+    ) -> str:
+        if _in_transport.get() is self:
+            return raw_generate(self, prompt, system_prompt, **kwargs)
+        return self.send(self.build_request(prompt, system_prompt, **kwargs)).text
+
+    generate.__wordgrad_raw__ = raw_generate  # type: ignore[attr-defined]
+    return generate
+
+
+def _raw_generate(cls: type) -> Callable[..., Any] | None:
+    """A subclass's own ``generate``, when it comes before any ``complete`` in the MRO."""
+    for klass in cls.__mro__:
+        own = klass.__dict__.get("generate")
+        if own is not None and hasattr(own, "__wordgrad_raw__"):
+            raw: Callable[..., Any] = own.__wordgrad_raw__
+            return raw
+        if "complete" in klass.__dict__ and klass is not EngineLM:
+            return None
+    return None
+
+
+def carry(engine: Engine, request: Request) -> Response:
+    """One transport call: the engine's own ``generate`` if a subclass overrides it after its
+    last ``complete``, else ``complete``. The executor calls this and nothing else."""
+    if isinstance(engine, EngineLM):
+        raw = _raw_generate(type(engine))
+        if raw is not None:
+            return engine._complete_with(raw, request)
+    return engine.complete(request)
 
 
 class EngineLM:
@@ -83,17 +165,34 @@ class EngineLM:
         system_prompt: used when a call gives none.
         cache: ``None`` follows ``WORDGRAD_CACHE`` (on by default); ``False`` turns it off;
             ``True``, a path or a :class:`ResponseCache` picks the store.
-        retry: a :class:`RetryPolicy`; the default retries transient errors five times.
+        retry: a :class:`RetryPolicy` (attempts, time-out, deadline, reconnect window); the
+            default retries transient errors five times.
         max_concurrency: at most this many calls to this engine at once (``None``: no limit
-            beyond the executor's).
+            beyond the executor's). Further calls wait in the engine's queue, holding no thread.
         requests_per_minute: optional rate limit for this engine.
         capabilities: what the engine can do; override when you know better.
+        **kwargs: default sampling parameters (``temperature=0.2``), filled in where a request
+            sets none.
+
+    Attributes read by the executor, each with a class default: ``provider``, ``model_string``,
+    ``system_prompt``, ``default_params``, ``cache_setting``, ``retry``, ``max_concurrency``,
+    ``requests_per_minute``, ``is_multimodal`` (upstream's flag: True marks the engine as taking
+    images) and ``capabilities``.
     """
 
     provider: str = "custom"
     model_string: str = "custom"
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    capabilities: Capabilities = Capabilities()
+    default_params: dict[str, Any] = {}  # noqa: RUF012  (never mutated: replaced per instance)
+    cache_setting: bool | ResponseCache | str | None = None
+    retry: RetryPolicy = RetryPolicy()
+    max_concurrency: int | None = None
+    requests_per_minute: float | None = None
+    is_multimodal: bool | None = None
+    lane_owner: Engine | None = None
+    """The engine whose queue, limits and rate this one shares (set on the views that
+    :func:`wordgrad.engine.sampled` makes); None: its own."""
+    _capabilities: Capabilities | None = None
 
     def __init__(
         self,
@@ -119,7 +218,13 @@ class EngineLM:
             max_concurrency=max_concurrency,
             requests_per_minute=requests_per_minute,
         )
-        self.default_params: dict[str, Any] = dict(kwargs)
+        self.default_params = dict(kwargs)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("generate")
+        if own is not None and not hasattr(own, "__wordgrad_raw__"):
+            cls.generate = _routed(own)  # type: ignore[method-assign]
 
     def configure(
         self,
@@ -129,39 +234,81 @@ class EngineLM:
         max_concurrency: int | None = None,
         requests_per_minute: float | None = None,
     ) -> None:
-        """Set the pipeline's options (also usable on a user subclass that skipped ``__init__``)."""
+        """Set the executor's options for this engine (also usable on a user subclass that
+        skipped ``__init__``)."""
         check_cache_setting(cache)
-        self._cache_setting = cache
-        self._cache: ResponseCache | None = None
-        self._cache_resolved = False
-        self.retry = retry or RetryPolicy()
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        if requests_per_minute is not None and requests_per_minute <= 0:
+            raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
+        self.cache_setting = cache
+        self.retry = retry or RetryPolicy()
         self.max_concurrency = max_concurrency
-        self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
-        self._rate = RateLimiter(requests_per_minute) if requests_per_minute else None
-        self._configured = True
+        self.requests_per_minute = requests_per_minute
 
-    # ------------------------------------------------------------------ what providers implement
+    # ------------------------------------------------------------------ what the engine is
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the engine can do: what it was given, else what its model name says
+        (:meth:`default_capabilities`); ``is_multimodal=True`` marks it as taking images."""
+        given = self._capabilities
+        found = given if given is not None else self.default_capabilities()
+        if given is None and self.is_multimodal is not None:
+            found = replace(found, images=bool(self.is_multimodal))
+        return found
+
+    @capabilities.setter
+    def capabilities(self, value: Capabilities) -> None:
+        self._capabilities = value
+
+    def default_capabilities(self) -> Capabilities:
+        """Capabilities from the model's name (providers override); nothing is assumed here."""
+        return Capabilities()
+
+    @property
+    def name(self) -> str:
+        """``provider/model``, used in usage tables and messages."""
+        return f"{self.provider}/{self.model_string}"
+
+    @property
+    def cache_namespace(self) -> str:
+        """What, besides the engine's class, its model name and the request, tells this engine's
+        replies apart: the provider by default; engines that can point at different servers add
+        the address."""
+        return self.provider
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in ``text`` for this model (:func:`wordgrad.tokens.count_tokens`: exact where
+        a tokenizer works offline, else a per-script estimate that does not under-count)."""
+        return count_tokens(text, self.model_string)
+
+    # ------------------------------------------------------------------ the transport
 
     def complete(self, request: Request) -> Response:
-        """Make one raw call to the model (no cache, no retries). Providers override this.
+        """Carry one request to the model and back (no cache, no retries). Providers override it.
 
         The default adapts an upstream-style subclass that implements only ``generate``.
         """
-        if type(self).generate is EngineLM.generate:
+        raw = _raw_generate(type(self))
+        if raw is None:
             raise NotImplementedError(
                 f"{type(self).__name__} must implement complete(request) or "
                 "generate(prompt, system_prompt=None, **kwargs)"
             )
+        return self._complete_with(raw, request)
+
+    def _complete_with(self, raw: Callable[..., Any], request: Request) -> Response:
         started = time.perf_counter()
         prompt: Any = request.prompt
         user = request.messages[-1]
         if not isinstance(user.content, str):
             prompt = [p.data if isinstance(p, ImagePart) else p for p in user.content]
-        text = self.generate(
-            prompt, system_prompt=request.system_prompt, **request.sampling_params()
-        )
+        token = _in_transport.set(self)
+        try:
+            text = raw(self, prompt, request.system_prompt, **request.sampling_params())
+        finally:
+            _in_transport.reset(token)
         if not isinstance(text, str):
             raise TypeError(
                 f"{type(self).__name__}.generate must return a str, got {type(text).__name__}"
@@ -173,19 +320,22 @@ class EngineLM:
             latency_s=time.perf_counter() - started,
         )
 
-    def count_tokens(self, text: str) -> int:
-        """Tokens in ``text`` for this model (:func:`wordgrad.tokens.count_tokens`: exact where
-        a tokenizer works offline, else a per-script estimate that does not under-count)."""
-        return count_tokens(text, self.model_string)
-
     # ------------------------------------------------------------------ what users call
+
+    def send(self, request: Request, *, purpose: Purpose | None = None) -> Response:
+        """Send ``request`` through the executor (defaults, context check, cache, limits,
+        retries, time-outs, usage) and wait for the response."""
+        from wordgrad.executor import EXECUTOR
+
+        if purpose is not None:
+            request = request.about(purpose)
+        return EXECUTOR.send(self, request)
 
     def generate(
         self, prompt: str | Sequence[str | bytes], system_prompt: str | None = None, **kwargs: Any
     ) -> str:
-        """Ask the model and return its reply, through the cache, retries and usage accounting."""
-        request = self.build_request(prompt, system_prompt, **kwargs)
-        return self.send(request).text
+        """Ask the model and return its reply, through the executor."""
+        return self.send(self.build_request(prompt, system_prompt, **kwargs)).text
 
     def __call__(
         self, prompt: str | Sequence[str | bytes], system_prompt: str | None = None, **kwargs: Any
@@ -195,105 +345,15 @@ class EngineLM:
     async def agenerate(
         self, prompt: str | Sequence[str | bytes], system_prompt: str | None = None, **kwargs: Any
     ) -> str:
-        """Async form of :meth:`generate`; runs the call on a worker thread."""
+        """Async form of :meth:`generate`; waits on a worker thread."""
         return await asyncio.to_thread(self.generate, prompt, system_prompt, **kwargs)
 
     def build_request(
         self, prompt: str | Sequence[str | bytes], system_prompt: str | None = None, **kwargs: Any
     ) -> Request:
-        """The request ``generate`` sends: the engine's defaults, then the call's parameters."""
-        params = {**self.default_params, **kwargs}
-        return Request.chat(prompt, system_prompt or self.system_prompt, **params)
-
-    # ------------------------------------------------------------------ the pipeline
-
-    @property
-    def cache(self) -> ResponseCache | None:
-        """The cache this engine uses, or None; resolved (and created) on first use only."""
-        self._ensure_configured()
-        if not self._cache_resolved:
-            self._cache = resolve_cache(self._cache_setting)
-            self._cache_resolved = True
-        return self._cache
-
-    @property
-    def name(self) -> str:
-        """``provider/model``, used in usage tables and messages."""
-        return f"{self.provider}/{self.model_string}"
-
-    @property
-    def cache_namespace(self) -> str:
-        """What, besides the model name and the request, tells this engine's replies apart.
-
-        The provider by default; engines that can point at different servers add the address, so
-        two servers that both call their model ``my-model`` never share cache entries.
-        """
-        return self.provider
-
-    def apply_defaults(self, request: Request) -> Request:
-        """``request`` with the engine's default parameters filled in where it sets none.
-
-        The defaults are the keyword arguments the engine was built with (e.g.
-        ``get_engine("gpt-4o", temperature=0.2)``); a value the request sets always wins.
-        """
-        self._ensure_configured()
-        unset = {
-            name: value for name, value in self.default_params.items() if not _sets(request, name)
-        }
-        return request.with_params(**unset) if unset else request
-
-    def send(self, request: Request, *, purpose: Purpose = "other") -> Response:
-        """Send ``request``: defaults → context check → cache → limits → retries → usage."""
-        self._ensure_configured()
-        request = self.apply_defaults(request)
-        self.check_context(request)
-        self.check_format(request)
-        cache = self.cache
-        key = request.fingerprint(provider=self.cache_namespace, model=self.model_string)
-        if cache is not None and (hit := cache.get(key)) is not None:
-            record(self.name, purpose, hit)
-            return hit
-        response = call_with_retries(lambda: self._limited_complete(request), self.retry)
-        if cache is not None:
-            cache.put(key, response)
-        record(self.name, purpose, response)
-        return response
-
-    def check_context(self, request: Request) -> None:
-        """Raise :class:`ContextLengthError` if the prompt cannot fit the declared context."""
-        window = self.capabilities.max_context_tokens
-        if window is None:
-            return
-        needed = sum(self.count_tokens(message.text) for message in request.messages)
-        if needed > window:
-            raise ContextLengthError(
-                f"the prompt needs about {needed} tokens but {self.name} takes at most {window}; "
-                "shorten the variable or its feedback, or use an engine with a larger context"
-            )
-
-    def check_format(self, request: Request) -> None:
-        """Raise :class:`InvalidRequestError` for a grammar this engine cannot follow."""
-        fmt = request.response_format
-        if fmt is not None and fmt.kind == "grammar" and not self.capabilities.grammar:
-            raise InvalidRequestError(
-                f"{self.name} cannot constrain its output with a grammar "
-                "(capabilities.grammar is False); ask for JSON instead"
-            )
-
-    def _limited_complete(self, request: Request) -> Response:
-        if self._rate is not None:
-            self._rate.acquire()
-        if self._slots is None:
-            return self.complete(request)
-        with self._slots:
-            return self.complete(request)
-
-    def _ensure_configured(self) -> None:
-        # A user subclass may define __init__ without calling ours.
-        if not getattr(self, "_configured", False):
-            self.configure()
-        if not hasattr(self, "default_params"):
-            self.default_params = {}
+        """The request ``generate`` sends: the call's parameters (the executor adds the engine's
+        defaults where the request sets none)."""
+        return Request.chat(prompt, system_prompt or self.system_prompt, **kwargs)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model_string={self.model_string!r})"

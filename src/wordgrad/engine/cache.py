@@ -103,7 +103,12 @@ class ResponseCache:
                 return []
 
     def get(self, key: str) -> Response | None:
-        """The stored response for ``key``, marked ``cached=True``, or None."""
+        """The stored response for ``key``, marked ``cached=True``, or None.
+
+        A row of the wrong shape (texts that are not a JSON list of strings, counts that are not
+        whole numbers: a file written by something else, or damaged) is a miss, with a warning
+        on the ``wordgrad.engine`` logger; the next reply overwrites it.
+        """
         rows = self._run(
             "SELECT texts, model, prompt_tokens, completion_tokens, estimated "
             "FROM responses WHERE key = ?",
@@ -111,14 +116,14 @@ class ResponseCache:
         )
         if not rows:
             return None
-        texts, model, prompt_tokens, completion_tokens, estimated = rows[0]
-        return Response(
-            texts=tuple(json.loads(str(texts))),
-            usage=Usage(int(str(prompt_tokens)), int(str(completion_tokens)), bool(estimated)),
-            model=str(model),
-            latency_s=0.0,
-            cached=True,
-        )
+        response = _response_from_row(rows[0])
+        if response is None:
+            logger.warning(
+                "the response cache at %s holds a malformed row for key %s; ignoring it",
+                self.path,
+                key[:16],
+            )
+        return response
 
     def put(self, key: str, response: Response) -> None:
         """Store ``response`` under ``key`` (the last write wins)."""
@@ -153,6 +158,34 @@ class ResponseCache:
 
     def __repr__(self) -> str:
         return f"ResponseCache({str(self.path)!r})"
+
+
+def _response_from_row(row: tuple[object, ...]) -> Response | None:
+    """The response a row holds, or None when the row is not of the shape ``put`` writes."""
+    if len(row) != 5:
+        return None
+    texts_json, model, prompt_tokens, completion_tokens, estimated = row
+    if not isinstance(texts_json, str) or not isinstance(model, str):
+        return None
+    try:
+        texts = json.loads(texts_json)
+    except ValueError:
+        return None
+    counts = (prompt_tokens, completion_tokens, estimated)
+    if (
+        not isinstance(texts, list)
+        or not texts
+        or not all(isinstance(text, str) for text in texts)
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts)
+    ):
+        return None
+    return Response(
+        texts=tuple(texts),
+        usage=Usage(int(prompt_tokens), int(completion_tokens), bool(estimated)),  # type: ignore[call-overload]
+        model=model,
+        latency_s=0.0,
+        cached=True,
+    )
 
 
 _default_cache: ResponseCache | None = None

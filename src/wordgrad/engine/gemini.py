@@ -19,9 +19,9 @@ from wordgrad.engine._sdk import (
     redact,
     reported_usage,
 )
-from wordgrad.engine.base import EngineLM
+from wordgrad.engine.base import EngineLM, attempt_timeout
 from wordgrad.engine.retry import error_for_status, parse_retry_after
-from wordgrad.errors import ResponseFormatError
+from wordgrad.errors import EngineError, MalformedResponseError
 from wordgrad.llm import Capabilities, ImagePart, Message, Request, Response
 
 
@@ -59,15 +59,14 @@ class GeminiEngine(EngineLM):
             http_options["base_url"] = base_url
         self._client = self._sdk.Client(api_key=key, http_options=http_options)
         kwargs.setdefault("temperature", 0.0)
-        kwargs.setdefault(
-            "capabilities",
-            Capabilities(
-                max_context_tokens=1_000_000,
-                structured_output=True,
-                images=is_multimodal is not False,
-            ),
-        )
         super().__init__(model_string, system_prompt, **kwargs)
+        if is_multimodal is not None:
+            self.is_multimodal = is_multimodal
+
+    def default_capabilities(self) -> Capabilities:
+        return Capabilities(
+            max_context_tokens=1_000_000, structured_output=True, images=True, prefix_cache=True
+        )
 
     @property
     def cache_namespace(self) -> str:
@@ -93,6 +92,7 @@ class GeminiEngine(EngineLM):
                 texts,
                 getattr(usage, "prompt_token_count", None),
                 getattr(usage, "candidates_token_count", None),
+                getattr(usage, "cached_content_token_count", None),
             ),
             model=getattr(raw, "model_version", None) or self.model_string,
             latency_s=time.perf_counter() - started,
@@ -111,8 +111,9 @@ class GeminiEngine(EngineLM):
             config["response_mime_type"] = "application/json"
             if fmt.schema is not None:
                 config["response_json_schema"] = dict(fmt.schema)
-        if self.retry.timeout_s is not None:
-            config["http_options"] = {"timeout": int(self.retry.timeout_s * 1000)}
+        timeout = attempt_timeout(self)
+        if timeout is not None:
+            config["http_options"] = {"timeout": max(int(timeout * 1000), 1)}
         return {
             "model": self.model_string,
             "contents": [_content(m) for m in request.messages if m.role != "system"],
@@ -120,23 +121,26 @@ class GeminiEngine(EngineLM):
         }
 
     def _create(self, arguments: dict[str, Any]) -> Any:
+        # Errors are raised outside the handlers: the SDK's own (which may echo the key) are not
+        # chained to ours.
+        mapped: EngineError | None
         try:
             return self._client.models.generate_content(**arguments)
         except self._errors.APIError as error:
             headers = getattr(error.response, "headers", None)
             message = f"{self.name}: {redact(str(error), self._secrets)}"
-            raise error_for_status(
+            mapped = error_for_status(
                 int(error.code), message, retry_after=parse_retry_after(headers)
-            ) from error
+            )
         except json.JSONDecodeError as error:
-            raise ResponseFormatError(
+            mapped = MalformedResponseError(
                 f"{self.name}: the provider's reply could not be parsed ({error})"
-            ) from error
+            )
         except Exception as error:
             mapped = map_transport_error(error, provider=self.name)
             if mapped is None:
                 raise
-            raise mapped from error
+        raise mapped
 
 
 ChatGemini = GeminiEngine

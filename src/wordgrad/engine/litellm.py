@@ -18,7 +18,7 @@ import time
 from typing import Any, cast
 
 from wordgrad.engine._sdk import import_sdk, map_stainless_error, map_transport_error
-from wordgrad.engine.base import EngineLM
+from wordgrad.engine.base import EngineLM, attempt_timeout
 from wordgrad.engine.openai_compat import (
     chat_arguments,
     chat_completion_response,
@@ -58,11 +58,14 @@ class LiteLLMEngine(EngineLM):
         self._api_key = api_key
         self._base_url = base_url
         kwargs.setdefault("temperature", 0.0)
-        kwargs.setdefault(
-            "capabilities",
-            Capabilities(structured_output=True, images=is_multimodal is not False),
-        )
         super().__init__(model_string, system_prompt, **kwargs)
+        if is_multimodal is not None:
+            self.is_multimodal = is_multimodal
+
+    def default_capabilities(self) -> Capabilities:
+        """Structured output and images (as upstream's LiteLLM engine assumes); the executor
+        steps down to plain text when the model rejects JSON."""
+        return Capabilities(structured_output=True, images=True)
 
     @property
     def cache_namespace(self) -> str:
@@ -72,7 +75,7 @@ class LiteLLMEngine(EngineLM):
         """The keyword arguments for ``litellm.completion``."""
         arguments = chat_arguments(request)
         arguments.update(model=self.model_string, num_retries=0, max_retries=0)
-        arguments["timeout"] = self.retry.timeout_s
+        arguments["timeout"] = attempt_timeout(self)
         if self._api_key:
             arguments["api_key"] = self._api_key
         if self._base_url:
@@ -94,5 +97,6 @@ class LiteLLMEngine(EngineLM):
             ) or map_transport_error(error, provider=self.name)
             if mapped is None:
                 raise
-            raise mapped from error
-        return chat_completion_response(raw, request, provider=self.name, started=started)
+        else:
+            return chat_completion_response(raw, request, provider=self.name, started=started)
+        raise mapped  # outside the handler: the SDK's error (which may echo the key) is not chained

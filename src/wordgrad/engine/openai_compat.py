@@ -5,10 +5,14 @@ needs (:data:`SERVICES`). The SDK is imported when the first engine is built, it
 off (``max_retries=0``: :mod:`wordgrad.engine.retry` is the only retry layer), and its exceptions
 become :mod:`wordgrad.errors` classes.
 
-Structured output: a JSON-schema request is sent as ``response_format={"type": "json_schema"}``;
-a server that rejects that form (llama.cpp's server answers HTTP 500) is asked again with
-``{"type": "json_object", "schema": ...}``, and the engine remembers to use that form from then
-on. Servers that take a GBNF grammar (llama.cpp) get it as the ``grammar`` body field.
+Structured output: a request arrives in the form the executor negotiated (``json_schema``, or
+``json``, sent as ``{"type": "json_object"}`` with the schema beside it for servers other than
+OpenAI, as llama.cpp takes it). Servers that take a GBNF grammar (llama.cpp) get it as the
+``grammar`` body field.
+
+Capabilities (context window, images, sampling parameters, the token-limit parameter's name) come
+from the model's name wherever the server is, so ``gpt-4o`` behind ``OPENAI_BASE_URL`` still
+takes images; pass ``capabilities=`` or ``is_multimodal=`` to say otherwise.
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ from wordgrad.engine._sdk import (
     map_stainless_error,
     reported_usage,
     strict_json,
+    wall_clock_http_client,
 )
-from wordgrad.engine.base import EngineLM
-from wordgrad.errors import ConfigurationError, InvalidRequestError, ServerError
+from wordgrad.engine.base import EngineLM, attempt_timeout
+from wordgrad.errors import ConfigurationError, ResponseFormatError
 from wordgrad.llm import (
     Capabilities,
     ImagePart,
@@ -151,21 +156,29 @@ class OpenAICompatibleEngine(EngineLM):
         else:
             self._client = self._make_client(self._sdk, base_url, api_key, http_client)
         self._secrets = (self._client.api_key,)
-        self._json_schema_ok = True
-        model = _OPENAI_MODELS.get(longest_prefix(_OPENAI_MODELS, model_string) or "")
-        model = model if self._official else None
-        if model is None or model.sampling:
+        self._model = _OPENAI_MODELS.get(longest_prefix(_OPENAI_MODELS, model_string) or "")
+        if self._model is None or self._model.sampling:
             kwargs.setdefault("temperature", 0.0)
-        kwargs.setdefault(
-            "capabilities",
-            Capabilities(
-                max_context_tokens=model.context if model else None,
-                structured_output=True,
-                grammar=self.service.grammar,
-                images=is_multimodal if is_multimodal is not None else bool(model and model.images),
-            ),
-        )
         super().__init__(model_string, system_prompt, **kwargs)
+        if is_multimodal is not None:
+            self.is_multimodal = is_multimodal
+
+    def default_capabilities(self) -> Capabilities:
+        """From the model's name (OpenAI's table), whatever the address: a model named
+        ``gpt-4o`` takes images and 128k tokens behind any base URL."""
+        model = self._model
+        return Capabilities(
+            max_context_tokens=model.context if model else None,
+            structured_output=True,
+            grammar=self.service.grammar,
+            images=bool(model and model.images),
+            json_schema=not self.service.grammar,
+            # OpenAI caches prefixes automatically; so do vLLM and SGLang servers.
+            prefix_cache=True,
+            token_limit_param="max_tokens"
+            if model is None or model.sampling
+            else "max_completion_tokens",
+        )
 
     def _make_client(
         self, sdk: ModuleType, base_url: str | None, api_key: str | None, http_client: Any
@@ -185,7 +198,7 @@ class OpenAICompatibleEngine(EngineLM):
             api_key=api_key or _PLACEHOLDER_KEY,
             base_url=base_url,
             max_retries=0,
-            http_client=http_client,
+            http_client=http_client if http_client is not None else wall_clock_http_client(sdk),
         )
         return client
 
@@ -202,37 +215,22 @@ class OpenAICompatibleEngine(EngineLM):
 
     def complete(self, request: Request) -> Response:
         started = time.perf_counter()
-        body = self.request_body(request)
-        try:
-            raw = self._create(body)
-        except (InvalidRequestError, ServerError) as error:
-            if body.get("response_format", {}).get("type") != "json_schema":
-                raise
-            logger.info(
-                "%s rejected response_format json_schema (%s); using json_object from now on",
-                self.name,
-                error.status,
-            )
-            self._json_schema_ok = False
-            raw = self._create(self.request_body(request))
-        return self._parse(raw, request, started)
+        raw = self._create(self.request_body(request))
+        return chat_completion_response(raw, request, provider=self.name, started=started)
 
     def request_body(self, request: Request) -> dict[str, Any]:
         """The keyword arguments for ``client.chat.completions.create`` (without the time-out)."""
-        # OpenAI's reasoning models refuse `max_tokens`; other servers know only that name.
-        body = chat_arguments(
-            request, max_tokens_field="max_completion_tokens" if self._official else "max_tokens"
-        )
+        body = chat_arguments(request, max_tokens_field=self.capabilities.token_limit_param)
         body["model"] = self.model_string
         extra_body = dict(request.extra)
         fmt = request.response_format
-        if fmt is not None and fmt.kind == "grammar":  # send() checked that grammars are taken
+        if fmt is not None and fmt.kind == "grammar":  # the executor checked grammars are taken
             extra_body["grammar"] = fmt.grammar
         elif fmt is not None and fmt.kind != "text":
             # llama.cpp and others constrain decoding to a schema given with json_object;
             # OpenAI itself rejects that field.
             body["response_format"] = openai_response_format(
-                fmt, json_schema=self._json_schema_ok, schema_in_json_object=not self._official
+                fmt, schema_in_json_object=not self._official
             )
         if extra_body:
             body["extra_body"] = extra_body
@@ -240,17 +238,14 @@ class OpenAICompatibleEngine(EngineLM):
 
     def _create(self, body: dict[str, Any]) -> Any:
         try:
-            return self._client.chat.completions.create(**body, timeout=self.retry.timeout_s)
+            return self._client.chat.completions.create(**body, timeout=attempt_timeout(self))
         except Exception as error:
             mapped = map_stainless_error(
                 error, self._sdk, provider=self.name, secrets=self._secrets
             )
             if mapped is None:
                 raise
-            raise mapped from error
-
-    def _parse(self, raw: Any, request: Request, started: float) -> Response:
-        return chat_completion_response(raw, request, provider=self.name, started=started)
+        raise mapped  # outside the handler: the SDK's error (which may echo the key) is not chained
 
 
 class AzureOpenAIEngine(OpenAICompatibleEngine):
@@ -379,6 +374,7 @@ def chat_completion_response(
             texts,
             getattr(usage, "prompt_tokens", None),
             getattr(usage, "completion_tokens", None),
+            getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None),
         ),
         model=getattr(raw, "model", None) or provider.partition("/")[2],
         latency_s=time.perf_counter() - started,
@@ -407,4 +403,10 @@ def _choice_text(provider: str, choice: Any) -> str:
     if message is None:
         raise malformed(provider, "message in a choice", choice)
     content = getattr(message, "content", None)
-    return content if isinstance(content, str) else ""
+    if content is None:
+        refusal = getattr(message, "refusal", None)
+        why = f"the model refused: {refusal}" if refusal else "it may have called a tool instead"
+        raise ResponseFormatError(f"{provider}: the reply's content is null ({why})")
+    if not isinstance(content, str):
+        raise malformed(provider, "text content", content)
+    return content

@@ -12,12 +12,13 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from wordgrad.errors import (
     AuthenticationError,
     DeadlineExceededError,
+    EngineConnectionError,
     EngineError,
     InvalidRequestError,
     RateLimitError,
@@ -29,15 +30,35 @@ logger = logging.getLogger("wordgrad.engine")
 T = TypeVar("T")
 
 
+DEFAULT_RECONNECT_WINDOW_S = 30.0
+_defaults = {"reconnect_window_s": DEFAULT_RECONNECT_WINDOW_S}
+
+
+def set_default_reconnect_window(seconds: float) -> None:
+    """Seconds a refused connection is retried for, in every :class:`RetryPolicy` built from now
+    on without its own ``reconnect_window_s`` (the CLI's ``--reconnect-window``)."""
+    if seconds < 0:
+        raise ValueError(f"the reconnect window must be >= 0 seconds, got {seconds}")
+    _defaults["reconnect_window_s"] = float(seconds)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to retry.
+    """How often and how long to retry, and how long one call may take.
 
     ``max_attempts`` counts the first try. The wait before attempt k+1 is a random value in
     ``[0, min(max_backoff_s, initial_backoff_s * 2**k)]`` ("full jitter"), or the server's
-    ``Retry-After`` when it gave one (capped at ``max_retry_after_s``). ``timeout_s`` is the
-    time-out of one request (passed to the provider); ``deadline_s`` bounds all attempts and waits
-    together.
+    ``Retry-After`` when it gave one (capped at ``max_retry_after_s``).
+
+    Time is wall-clock time, enforced by the executor whatever the engine does: ``timeout_s``
+    bounds one attempt from its start to its last byte (a reply trickled byte by byte cannot
+    outlive it), ``deadline_s`` bounds all attempts and waits together.
+
+    A refused or dropped connection (the server is restarting) is retried for
+    ``reconnect_window_s`` seconds from the first such failure (30 by default: long enough for a
+    local server to restart), however many attempts that takes, with waits of at most
+    ``reconnect_backoff_s``. :func:`set_default_reconnect_window` changes the default; the CLI's
+    ``--reconnect-window`` calls it.
     """
 
     max_attempts: int = 5
@@ -46,19 +67,81 @@ class RetryPolicy:
     max_retry_after_s: float = 120.0
     timeout_s: float | None = 120.0
     deadline_s: float | None = 600.0
+    reconnect_window_s: float = field(default_factory=lambda: _defaults["reconnect_window_s"])
+    reconnect_backoff_s: float = 1.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
+        for name in ("timeout_s", "deadline_s"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive or None, got {value}")
+        if self.reconnect_window_s < 0:
+            raise ValueError(f"reconnect_window_s must be >= 0, got {self.reconnect_window_s}")
 
     def backoff(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait after the given (0-based) failed attempt."""
         if retry_after is not None and retry_after >= 0:
             return min(retry_after, self.max_retry_after_s)
-        return rng.uniform(0, min(self.max_backoff_s, self.initial_backoff_s * 2**attempt))
+        ceiling = self.initial_backoff_s * 2 ** min(attempt, 30)
+        return rng.uniform(0, min(self.max_backoff_s, ceiling))
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+@dataclass
+class Attempts:
+    """The retry state of one call: attempts made, when it began, when connections first failed.
+
+    :meth:`after_failure` is the one place that decides whether a failed attempt is tried again;
+    the executor and :func:`call_with_retries` both ask it.
+    """
+
+    policy: RetryPolicy
+    started: float
+    made: int = 0
+    unreachable_since: float | None = None
+
+    def after_failure(self, error: BaseException, now: float, rng: random.Random) -> float:
+        """Seconds to wait before the next attempt, or raise the error that ends the call."""
+        self.made += 1
+        policy = self.policy
+        if not isinstance(error, EngineError) or not error.retryable:
+            raise error
+        if isinstance(error, EngineConnectionError):
+            self.unreachable_since = self.unreachable_since or now
+            if now - self.unreachable_since < policy.reconnect_window_s:
+                # Doubling from 50 ms up to reconnect_backoff_s: a restarted server is found
+                # soon after it listens again, without hammering it meanwhile.
+                step = min(self.made - 1, 30)
+                wait = min(0.05 * 2**step, policy.reconnect_backoff_s)
+                return self._within_deadline(wait, error, now)
+        else:
+            self.unreachable_since = None
+        if self.made >= policy.max_attempts:
+            raise error
+        wait = policy.backoff(self.made - 1, getattr(error, "retry_after", None), rng)
+        return self._within_deadline(wait, error, now)
+
+    def _within_deadline(self, wait: float, error: EngineError, now: float) -> float:
+        deadline = self.policy.deadline_s
+        if deadline is not None and now - self.started + wait > deadline:
+            raise DeadlineExceededError(
+                f"gave up after {self.made} attempts: the next retry would pass the "
+                f"{deadline:g} s deadline (last error: {error}); raise "
+                "RetryPolicy.deadline_s or check the provider",
+                last_error=error,
+            ) from error
+        logger.info(
+            "attempt %d failed (%s: %s); retrying in %.2f s",
+            self.made,
+            type(error).__name__,
+            error,
+            wait,
+        )
+        return wait
 
 
 def call_with_retries(
@@ -71,34 +154,16 @@ def call_with_retries(
 ) -> T:
     """Run ``call`` until it succeeds, a non-retryable error occurs, or attempts or time run out.
 
-    The last error is re-raised as it is; when the total deadline cuts the retries short, a
-    :class:`DeadlineExceededError` wraps it.
+    A synchronous helper for code outside the executor (which schedules retries on its timer
+    instead of sleeping); both follow :meth:`Attempts.after_failure`.
     """
     rng = rng or random.Random()
-    started = clock()
-    for attempt in range(policy.max_attempts):
+    attempts = Attempts(policy, clock())
+    while True:
         try:
             return call()
-        except EngineError as error:
-            if not error.retryable or attempt + 1 >= policy.max_attempts:
-                raise
-            wait = policy.backoff(attempt, getattr(error, "retry_after", None), rng)
-            if policy.deadline_s is not None and clock() - started + wait > policy.deadline_s:
-                raise DeadlineExceededError(
-                    f"gave up after {attempt + 1} attempts: the next retry would pass the "
-                    f"{policy.deadline_s:g} s deadline (last error: {error}); raise "
-                    "RetryPolicy.deadline_s or check the provider",
-                    last_error=error,
-                ) from error
-            logger.info(
-                "attempt %d failed (%s: %s); retrying in %.2f s",
-                attempt + 1,
-                type(error).__name__,
-                error,
-                wait,
-            )
-            sleep(wait)
-    raise AssertionError("unreachable: the loop returns or raises")
+        except Exception as error:
+            sleep(attempts.after_failure(error, clock(), rng))
 
 
 def error_for_status(status: int, message: str, *, retry_after: float | None = None) -> EngineError:

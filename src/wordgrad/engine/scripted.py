@@ -2,10 +2,14 @@
 
 Use it to test your own pipelines without a network or a model::
 
-    engine = ScriptedEngine(lambda request: "42" if "answer" in request.prompt else "ok")
+    engine = ScriptedEngine({"forward": "42", "backward": "be shorter", "optimizer": "..."})
     tg.set_backward_engine(engine, override=True)
     ...
-    assert "answer" in engine.requests[0].prompt
+    assert engine.requests[0].purpose == "forward"
+
+Route on what a request is for (:attr:`Request.purpose`: ``forward``, ``backward``,
+``optimizer``, ``evaluation``), not on the wording of our prompts, so rewording a prompt breaks
+only the tests about that prompt.
 
 With a function, answers depend only on each request, so results are the same whatever order
 concurrent calls arrive in. With a queue (a list of replies), replies are handed out in the order
@@ -19,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from wordgrad.engine.base import EngineLM
@@ -38,9 +42,11 @@ class ScriptedEngine(EngineLM):
     """Answers each request from ``script``.
 
     Args:
-        script: a function from :class:`Request` to the reply text, or an iterable of replies
-            handed out in order. A reply that is an exception instance is raised instead
-            (to test error handling). Default: echo the prompt.
+        script: a function from :class:`Request` to the reply text; a mapping from a purpose
+            (``"forward"``, ``"backward"``, ``"optimizer"``, ``"evaluation"``, ``"other"``) to a
+            reply or such a function (a purpose it lacks is a :class:`ScriptExhaustedError`); or
+            an iterable of replies handed out in order. A reply that is an exception instance is
+            raised instead (to test error handling). Default: echo the prompt.
         model_string: the name shown in usage tables.
         latency_s: seconds each call sleeps, to simulate a slow model.
         cache: off by default, so every call reaches the script.
@@ -50,7 +56,10 @@ class ScriptedEngine(EngineLM):
 
     def __init__(
         self,
-        script: Script | Iterable[str | BaseException] | None = None,
+        script: Script
+        | Mapping[str, str | BaseException | Script]
+        | Iterable[str | BaseException]
+        | None = None,
         *,
         model_string: str = "scripted",
         latency_s: float = 0.0,
@@ -64,6 +73,8 @@ class ScriptedEngine(EngineLM):
             self._script: Script = lambda request: request.prompt
         elif callable(script):
             self._script = script
+        elif isinstance(script, Mapping):
+            self._script = _by_purpose(dict(script))
         elif isinstance(script, (str, bytes)):
             raise InvalidInputError(
                 "script must be a function or a list of replies, not a single string; "
@@ -112,6 +123,11 @@ class ScriptedEngine(EngineLM):
             latency_s=self.latency_s,
         )
 
+    def requests_for(self, purpose: str) -> list[Request]:
+        """The requests made for ``purpose`` so far, in arrival order."""
+        with self._lock:
+            return [request for request in self.requests if request.purpose == purpose]
+
     @property
     def prompts(self) -> list[str]:
         """The user prompt of every request so far, in arrival order."""
@@ -122,3 +138,16 @@ class ScriptedEngine(EngineLM):
         """Forget the recorded requests."""
         with self._lock:
             self.requests.clear()
+
+
+def _by_purpose(replies: dict[str, str | BaseException | Script]) -> Script:
+    def script(request: Request) -> str | BaseException:
+        if request.purpose not in replies:
+            raise ScriptExhaustedError(
+                f"the scripted engine has no reply for a {request.purpose!r} request; "
+                f"it has replies for {sorted(replies)}"
+            )
+        reply = replies[request.purpose]
+        return reply(request) if callable(reply) else reply
+
+    return script

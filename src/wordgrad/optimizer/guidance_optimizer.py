@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from wordgrad.engine.base import EngineLM
 from wordgrad.engine.guidance import ALTERNATIVES
 from wordgrad.errors import ConfigurationError
+from wordgrad.llm import Engine
 from wordgrad.optimizer.tgd import TextualGradientDescent
 
 
@@ -32,7 +32,7 @@ class GuidedTextualGradientDescent(TextualGradientDescent):
             self._require_structured(self._engine)
 
     @staticmethod
-    def _require_structured(engine: EngineLM) -> None:
+    def _require_structured(engine: Engine) -> None:
         if not engine.capabilities.structured_output:
             raise ConfigurationError(
                 f"GuidedTextualGradientDescent needs an engine that constrains its replies to a "

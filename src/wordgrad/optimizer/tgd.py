@@ -5,21 +5,14 @@ from __future__ import annotations
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any, Literal
 
 from wordgrad import prompts
 from wordgrad.config import resolve_engine
-from wordgrad.engine.base import EngineLM
-from wordgrad.errors import (
-    ContextLengthError,
-    InvalidInputError,
-    LeakWarning,
-    NoGradientWarning,
-    UpdateParseError,
-)
-from wordgrad.executor import EXECUTOR, resolve
-from wordgrad.llm import Message, Request, Response, ResponseFormat
+from wordgrad.errors import InvalidInputError, LeakWarning, NoGradientWarning, UpdateParseError
+from wordgrad.executor import EXECUTOR
+from wordgrad.llm import Engine, Message, Request, Response, ResponseFormat
 from wordgrad.optimizer.base import Optimizer
 from wordgrad.optimizer.leaks import copied_inputs, copied_instructions, leaked_tags
 from wordgrad.optimizer.parsing import JSON_FIELD, ReplyFormat, json_schema, parse_update
@@ -54,7 +47,7 @@ class TextualGradientDescent(Optimizer):
         self,
         parameters: Iterable[Variable] | Iterable[Mapping[str, Any]],
         verbose: int = 0,
-        engine: EngineLM | str | None = None,
+        engine: Engine | str | None = None,
         constraints: Sequence[str] | None = None,
         new_variable_tags: Sequence[str] | None = None,
         optimizer_system_prompt: str | None = None,
@@ -104,7 +97,7 @@ class TextualGradientDescent(Optimizer):
         self.parse_errors: list[UpdateParseError] = []
 
     @property
-    def engine(self) -> EngineLM:
+    def engine(self) -> Engine:
         return self._engine or resolve_engine(None, kind="backward")
 
     @property
@@ -195,11 +188,8 @@ class TextualGradientDescent(Optimizer):
 
     # ------------------------------------------------------------------ the update prompt
 
-    def _uses_json(self, engine: EngineLM) -> bool:
-        return engine.capabilities.structured_output
-
-    def _reply_instruction(self, engine: EngineLM) -> str:
-        if self._uses_json(engine):
+    def _reply_instruction(self, json_reply: bool) -> str:
+        if json_reply:
             return prompts.render("optimizer.reply_in_json", json_field=JSON_FIELD)
         return prompts.render(
             "optimizer.reply_in_tags",
@@ -207,18 +197,36 @@ class TextualGradientDescent(Optimizer):
             end_tag=self.reply_format.end_tag,
         )
 
-    def system_prompt(self, engine: EngineLM | None = None) -> str:
-        """The system prompt of update requests."""
-        engine = engine or self.engine
+    def system_prompt(self, engine: Engine | None = None, *, json_reply: bool | None = None) -> str:
+        """The system prompt of update requests (asking for JSON if the engine takes it)."""
+        if json_reply is None:
+            json_reply = (engine or self.engine).capabilities.structured_output
         if self.custom_system_prompt is not None:
             return self.custom_system_prompt.replace(
                 "{new_variable_start_tag}", self.reply_format.start_tag
             ).replace("{new_variable_end_tag}", self.reply_format.end_tag)
-        return prompts.render("optimizer.system", reply_format=self._reply_instruction(engine))
+        return prompts.render("optimizer.system", reply_format=self._reply_instruction(json_reply))
 
-    def update_request(self, parameter: Variable, engine: EngineLM | None = None) -> Request:
-        """The request that asks for ``parameter``'s new value: exactly what the LLM is shown."""
+    def update_request(self, parameter: Variable, engine: Engine | None = None) -> Request:
+        """The request that asks for ``parameter``'s new value: exactly what the LLM is shown.
+
+        For an engine that takes structured output it asks for JSON, with the same question in
+        tags as its ``fallback`` (the executor sends that if the engine rejects JSON).
+        """
         engine = engine or self.engine
+        tags = self._update_request(parameter, json_reply=False)
+        if not engine.capabilities.structured_output:
+            return tags
+        return replace(
+            self._update_request(parameter, json_reply=True).with_params(
+                response_format=ResponseFormat(
+                    "json_schema", schema=json_schema(parameter.text), name="update"
+                )
+            ),
+            fallback=tags,
+        )
+
+    def _update_request(self, parameter: Variable, *, json_reply: bool) -> Request:
         group = self._group_of(parameter)
         state = self.state.get(parameter, {})
         user = prompts.render(
@@ -230,16 +238,12 @@ class TextualGradientDescent(Optimizer):
             earlier_versions=_earlier_versions(state.get("momentum", []), group["momentum_window"]),
             constraints=_numbered_section("optimizer.constraints", group["constraints"]),
             examples=_numbered_section("optimizer.examples", group["in_context_examples"]),
-            reply_instruction=self._reply_instruction(engine),
+            reply_instruction=self._reply_instruction(json_reply),
         )
-        request = Request((Message("system", self.system_prompt(engine)), Message("user", user)))
-        if self._uses_json(engine):
-            request = request.with_params(
-                response_format=ResponseFormat(
-                    "json_schema", schema=json_schema(parameter.text), name="update"
-                )
-            )
-        return request
+        system = self.system_prompt(json_reply=json_reply)
+        return Request((Message("system", system), Message("user", user))).about(
+            "optimizer", f"update of {parameter.role_description}"
+        )
 
     def _feedback_text(self, parameter: Variable) -> str:
         return feedback_text(parameter)
@@ -270,17 +274,18 @@ class TextualGradientDescent(Optimizer):
                     NoGradientWarning,
                     stacklevel=2,
                 )
-        requests = [self._checked_request(p, engine) for p in targets]
-        replies = [resolve(f).text for f in self._send_all(engine, targets, requests)]
+        send = EXECUTOR.send_all
+        responses = send(engine, [self.update_request(p, engine) for p in targets])
+        replies = [response.text for response in responses]
         parsed = [
             parse_update(reply, self.reply_format, p.text) for p, reply in zip(targets, replies)
         ]
         values = [p.value for p in parsed]
 
         failed = [i for i, value in enumerate(values) if value is None]
-        repairs = [self._repair_request(requests[i], replies[i], engine) for i in failed]
-        for i, future in zip(failed, self._send_all(engine, [targets[i] for i in failed], repairs)):
-            replies[i] = resolve(future).text
+        repairs = send(engine, [self._repair_request(responses[i]) for i in failed])
+        for i, response in zip(failed, repairs):
+            replies[i] = response.text
             parsed[i] = parse_update(replies[i], self.reply_format, targets[i].text)
             values[i] = parsed[i].value
 
@@ -340,35 +345,16 @@ class TextualGradientDescent(Optimizer):
                 stacklevel=3,
             )
 
-    def _checked_request(self, parameter: Variable, engine: EngineLM) -> Request:
-        request = self.update_request(parameter, engine)
-        try:
-            engine.check_context(request)
-        except ContextLengthError as error:
-            raise ContextLengthError(
-                f"the update of {parameter.role_description!r} does not fit: {error}"
-            ) from error
-        return request
-
-    def _send_all(
-        self, engine: EngineLM, parameters: Sequence[Variable], requests: Sequence[Request]
-    ) -> list[Future[Response]]:
-        return [
-            EXECUTOR.submit_request(
-                engine,
-                request,
-                purpose="optimizer",
-                label=f"update of {parameter.role_description}",
-            )
-            for parameter, request in zip(parameters, requests)
-        ]
-
-    def _repair_request(self, request: Request, reply: str, engine: EngineLM) -> Request:
+    def _repair_request(self, response: Response) -> Request:
+        """Ask again, showing the reply that held no value, in the form that was sent."""
+        sent = response.request
+        assert sent is not None
+        json_reply = sent.response_format is not None
         repair = prompts.render(
-            "optimizer.repair", reply_instruction=self._reply_instruction(engine)
+            "optimizer.repair", reply_instruction=self._reply_instruction(json_reply)
         )
-        messages = (*request.messages, Message("assistant", reply), Message("user", repair))
-        return Request(messages, response_format=request.response_format, extra=request.extra)
+        messages = (*sent.messages, Message("assistant", response.text), Message("user", repair))
+        return replace(sent, messages=messages, fallback=None)
 
     def _remember(self, parameter: Variable) -> None:
         """Record this update's feedback (memory) and the value it replaces (momentum)."""
@@ -390,7 +376,7 @@ class TextualGradientDescentwithMomentum(TextualGradientDescent):
 
     def __init__(
         self,
-        engine: EngineLM | str | None,
+        engine: Engine | str | None,
         parameters: Iterable[Variable] | Iterable[Mapping[str, Any]],
         momentum_window: int = 0,
         constraints: Sequence[str] | None = None,
@@ -418,10 +404,9 @@ def feedback_text(parameter: Variable) -> str:
     """The feedback ``parameter`` received, each piece with the call it came from, as the update
     request shows it (upstream's ``get_gradient_and_context_text``)."""
     items = []
-    for gradient in parameter.gradients:
+    for gradient, context in parameter.gradients_context.items():
         if not gradient.text.strip():
             continue
-        context = parameter.gradients_context.get(gradient)
         if context is None:
             items.append(prompts.render("optimizer.feedback_plain", text=gradient.text))
         else:
@@ -429,7 +414,11 @@ def feedback_text(parameter: Variable) -> str:
                 prompts.render(
                     "optimizer.feedback_with_call",
                     output_role=context["response_desc"],
-                    call=context["context"],
+                    call=prompts.refer_to_value(
+                        context["context"],
+                        parameter.text,
+                        prompts.render("gradient.variable_reference"),
+                    ),
                     text=gradient.text,
                 )
             )

@@ -8,12 +8,24 @@ so a change to what the LLM sees shows up as a diff in review.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 
 from wordgrad.prompts.templates import TEMPLATES
 
-__all__ = ["GRADIENT_TEMPLATE", "TEMPLATES", "render", "template_fields"]
+__all__ = [
+    "GRADIENT_TEMPLATE",
+    "TEMPLATES",
+    "block_holding",
+    "refer_to_value",
+    "render",
+    "template_fields",
+]
+
+REFERENCE_MIN_CHARS = 80
+"""A value at least this long is replaced by a reference wherever it appears inside a block;
+shorter ones only when they fill a block (a short string may occur by chance)."""
 
 
 def template_fields(name: str) -> tuple[str, ...]:
@@ -46,6 +58,34 @@ def _template(name: str) -> str:
         return TEMPLATES[name]
     except KeyError:
         raise KeyError(f"no prompt template named {name!r}; known: {sorted(TEMPLATES)}") from None
+
+
+_BLOCK = re.compile(r"<([A-Z_]+)>\n(.*?)\n</\1>", re.DOTALL)
+
+
+def block_holding(text: str, value: str) -> str | None:
+    """The tag of the first ``<TAG>`` block of ``text`` whose whole content is ``value``."""
+    for match in _BLOCK.finditer(text):
+        if match.group(2) == value:
+            return match.group(1)
+    return None
+
+
+def refer_to_value(text: str, value: str, reference: str) -> str:
+    """``text`` with ``value`` replaced by ``reference``: a block whose whole content is
+    ``value``, and, for a value of at least :data:`REFERENCE_MIN_CHARS`, every occurrence.
+
+    So a request that shows a variable once in full can show the calls it was used in without
+    repeating it.
+    """
+    if not value:
+        return text
+    if len(value) >= REFERENCE_MIN_CHARS:
+        return text.replace(value, reference)
+    return _BLOCK.sub(
+        lambda m: f"<{m.group(1)}>\n{reference}\n</{m.group(1)}>" if m.group(2) == value else m[0],
+        text,
+    )
 
 
 def __getattr__(name: str) -> str:

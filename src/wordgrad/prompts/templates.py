@@ -23,26 +23,17 @@ TEMPLATES["role.combination"] = "combination of: {roles}"
 # ---------------------------------------------------------------------------- backward pass
 
 # System prompt of every gradient request: who the model is and what good feedback looks like.
+# Kept short: it goes with every feedback request of a step.
 TEMPLATES["gradient.system"] = """\
-You are the feedback writer of a program that improves text by trial and critique. \
-The program calls language models; some texts in it (prompts, answers, code), called \
-variables, can be changed. For one variable at a time you explain how it should change so \
-that the program does better.
-
-Good feedback:
-- points at concrete parts of the variable and says what to change and why;
-- links each point to the objective or to the criticism the output received;
-- fits the variable's role: a system prompt gets advice about instructions, an answer about \
-its content, code about its behaviour;
-- describes changes instead of writing the new version of the variable;
-- is short, or says "no change needed" when the variable already serves the objective.
-
-Tags: <SYSTEM_PROMPT> a call's system prompt, <INPUT> its input, <OUTPUT> the model's reply, \
-<FUNCTION> a Python step and its purpose, <OBJECTIVE> what the output is judged by, \
-<CRITICISM> feedback the output received, <ROLE> what the variable is for, <VARIABLE> the \
-variable itself, <EXAMPLES> examples to base the feedback on."""
+You write feedback for a program of language-model calls that is improved by trial and \
+critique. You see one step of the program and which of its texts, the variable, may change. \
+Say how the variable should change so that the program does better: point at concrete parts, \
+tie each point to the objective or the criticism, suit the variable's role (instructions for a \
+prompt, content for an answer, behaviour for code), describe changes instead of rewriting the \
+variable, be brief, and say "no change needed" when nothing should change."""
 
 # The call in which a variable was used, shown to the feedback writer and the optimizer.
+# The system prompt comes first: it is what the calls of a minibatch share.
 TEMPLATES["gradient.llm_call"] = """\
 <SYSTEM_PROMPT>
 {system_prompt}
@@ -72,39 +63,42 @@ A Python function that {purpose}.
 # One named input of a function call.
 TEMPLATES["gradient.function_input"] = "{name} ({role}):\n{value}"
 
-# The output is itself the objective (e.g. an evaluation): improve what it measures.
-TEMPLATES["gradient.objective_is_output"] = """\
-Below, a language-model step and its output. The output ({output_role}) is an end result \
-of the program: it is what the program is judged by.
-
+# A feedback request: the step first (shared by the requests of a minibatch), then what is
+# asked of it, then the variable.
+TEMPLATES["gradient.request"] = """\
 {conversation}
 
+{objective}
+
+{variable}{examples}"""
+
+# The output is itself the objective (e.g. an evaluation): improve what it measures.
+TEMPLATES["gradient.objective_is_output"] = """\
 <OBJECTIVE>
-Make the output better by the standard it states or implies. If the output is a critique, \
-the goal is a variable that the critique would no longer find fault with.
+The output ({output_role}) is an end result of the program. Make it better by the standard it \
+states or implies; if it is a critique, aim for a variable it would no longer fault.
 </OBJECTIVE>"""
 
 # The output was used further on and received criticism there: pass it back to this input.
 TEMPLATES["gradient.output_criticized"] = """\
-Below, a language-model step and its output. The output ({output_role}) was used later in \
-the program, and it received this criticism:
+The output ({output_role}) was used later in the program and received this criticism:
 <CRITICISM>
 {criticism}
 </CRITICISM>
-
-{conversation}
-
 <OBJECTIVE>
-Change the variable so that the step's output no longer deserves the criticism above.
+Change the variable so that the output no longer deserves the criticism.
 </OBJECTIVE>"""
 
-# Ends every feedback request: the variable the feedback is for.
-TEMPLATES["gradient.ask"] = """\
-Explain how to change this variable to reach the objective:
-<ROLE>{role}</ROLE>
+# Ends a feedback request: the variable, in full.
+TEMPLATES["gradient.variable"] = """\
+How should this variable ({role}) change?
 <VARIABLE>
 {value}
 </VARIABLE>"""
+
+# Ends a feedback request whose variable is a whole block of the step above.
+TEMPLATES["gradient.variable_shown_above"] = """\
+How should the variable ({role}), the text in <{tag}> above, change?"""
 
 # Appended when the op was given in-context examples.
 TEMPLATES["gradient.examples"] = """\
@@ -114,10 +108,13 @@ Base your feedback on these examples of good results:
 {examples}
 </EXAMPLES>"""
 
-# Stand-in for a long variable that appears verbatim in the conversation above.
+# Stand-in for a long variable that appears verbatim inside a block of the call above.
 TEMPLATES["gradient.value_shown_above"] = """\
-(The full text appears in the conversation above. It begins and ends as follows.)
+(It appears verbatim in the step above, beginning and ending as follows.)
 {short_value}"""
+
+# Stands for the variable wherever it appears in a call that is shown with the variable.
+TEMPLATES["gradient.variable_reference"] = "[the variable]"
 
 # Where feedback passed through a sum or concatenation came from (kept as its context).
 TEMPLATES["gradient.part_of_combination"] = """\
@@ -141,17 +138,11 @@ TEMPLATES["reduce.item"] = "<FEEDBACK>\n{text}\n</FEEDBACK>"
 
 # System prompt of the update request (Textual Gradient Descent).
 TEMPLATES["optimizer.system"] = """\
-You revise the variables of a language-model program. Each request gives you one variable, \
-its role, and the feedback it received, possibly from several uses. Feedback can be partly \
-wrong or contradictory: weigh it, act on what is sound and relevant, and ignore the rest.
-
-Your reply replaces the variable word for word, so write the complete new text: no comments \
-about the changes, no placeholders, no parts left out. Keep what already works.
-
-Tags: <ROLE> what the variable is for, <VARIABLE> its current text, <FEEDBACK> the feedback, \
-<CALL> the call in which the variable was used, <PAST_FEEDBACK> feedback from earlier steps, \
-<EARLIER_VERSIONS> earlier texts of the variable, <CONSTRAINTS> rules the new text must obey, \
-<EXAMPLES> examples of good values.
+You revise one variable of a language-model program at a time, given its role and the \
+feedback it received. Feedback can be partly wrong or contradictory: act on what is sound and \
+relevant. Your reply replaces the variable word for word: write the complete new text, with no \
+comments, placeholders or omissions, and keep what already works. In the calls shown, \
+[the variable] stands for the variable's current text.
 
 {reply_format}"""
 
@@ -176,11 +167,10 @@ Rewrite the variable to act on the feedback. {reply_instruction}"""
 # One feedback item with the call it came from.
 TEMPLATES["optimizer.feedback_with_call"] = """\
 <FEEDBACK>
-From a call that used the variable (the call's output: {output_role}):
 <CALL>
 {call}
 </CALL>
-Feedback on the variable:
+Feedback, from the call's output ({output_role}):
 {text}
 </FEEDBACK>"""
 
@@ -309,10 +299,84 @@ TEMPLATES["task.critic_alternatives"] = """\
 {critic_instruction} Also weigh each of the other options: say whether a case can be made that \
 one of them is the right answer instead."""
 
+# ---------------------------------------------------------------------------- objectives
+
+# System prompt of the critic in test-time optimization of one value against a measured score
+# (wordgrad.train.objective): code, molecules, treatment plans, answers.
+TEMPLATES["objective.critic_system"] = """\
+You review one candidate (a piece of text such as code, a molecule, a plan or an answer) that \
+is being improved step by step against a measured objective. You are shown the task, the \
+candidate, and what measuring it produced: a score where higher is better, and any messages \
+the measurement reported. Explain concretely which parts of the candidate cause a low \
+score or the reported problems, and what kind of change would raise the score. Refer to the \
+measurements; do not invent results that were not reported. Do not write a new candidate."""
+
+# What the critic receives: the task, the measurements and the candidate.
+TEMPLATES["objective.critic_user"] = """\
+{instruction}
+
+<TASK>
+{context}
+</TASK>
+
+<MEASUREMENT>
+{measurement}
+</MEASUREMENT>
+
+<CANDIDATE>
+{value}
+</CANDIDATE>"""
+
+# The default instruction at the head of each critique request.
+TEMPLATES["objective.critic_instruction"] = """\
+Review the candidate below in the light of its measurement. Name the weaknesses that cost the \
+most score first, and be brief."""
+
+# How a Score is shown to the critic.
+TEMPLATES["objective.measurement"] = """\
+score: {value} (higher is better)
+{feedback}"""
+
+TEMPLATES["objective.measurement_feedback"] = "messages from the measurement:\n{feedback}\n"
+
+# Roles of the critic's frozen inputs.
+TEMPLATES["objective.role_context"] = "task the candidate is for"
+TEMPLATES["objective.role_measurement"] = "measurement of the candidate"
+TEMPLATES["objective.role_instruction"] = "instruction to the reviewer"
+
+# The LLM judge of one's own data (metric "judge"): grades a prediction against a rubric.
+TEMPLATES["task.rubric_judge"] = """\
+Below are the input a language model was given, the expected answer, and the model's \
+prediction. Grade the prediction by this rubric:
+<RUBRIC>
+{rubric}
+</RUBRIC>
+First say briefly what the prediction does well and what it gets wrong by the rubric. Then give \
+a whole number from 0 (fails the rubric) to 10 (meets it fully) between <SCORE> and </SCORE>, \
+for example <SCORE>7</SCORE>."""
+
+# The rubric when none is given.
+TEMPLATES["task.rubric_default"] = """\
+The prediction gives the same final answer as the expected answer, and its reasoning is sound."""
+
 # ---------------------------------------------------------------------------- upstream names
 
 # Pieces that upstream textgrad's prompt modules expose and that no wordgrad request uses; they
 # keep user code that builds prompts from those names running (see prompts/upstream.py).
+
+# The tags that feedback and update requests use, spelled out (upstream's glossaries). Our
+# system prompts leave them out: the requests are short and the tags name themselves.
+TEMPLATES["compat.gradient_glossary"] = """\
+Tags: <SYSTEM_PROMPT> a call's system prompt, <INPUT> its input, <OUTPUT> the model's reply, \
+<FUNCTION> a Python step and its purpose, <OBJECTIVE> what the output is judged by, \
+<CRITICISM> feedback the output received, <VARIABLE> the variable itself, <EXAMPLES> examples \
+to base the feedback on."""
+
+TEMPLATES["compat.optimizer_glossary"] = """\
+Tags: <ROLE> what the variable is for, <VARIABLE> its current text, <FEEDBACK> the feedback, \
+<CALL> the call in which the variable was used, <PAST_FEEDBACK> feedback from earlier steps, \
+<EARLIER_VERSIONS> earlier texts of the variable, <CONSTRAINTS> rules the new text must obey, \
+<EXAMPLES> examples of good values."""
 
 # Stands for the input of a multimodal call, which travels above the conversation as its parts.
 TEMPLATES["compat.multimodal_input"] = "(the text and images sent above)"

@@ -38,22 +38,23 @@ _TAG_FIELDS = {"start_tag": "{new_variable_start_tag}", "end_tag": "{new_variabl
 # ---------------------------------------------------------------- backward (llm_backward_prompts)
 
 BACKWARD_SYSTEM_PROMPT = TEMPLATES["gradient.system"]
-GLOSSARY_TEXT_BACKWARD = "\n" + _cut(TEMPLATES["gradient.system"], start="Tags:")
+GLOSSARY_TEXT_BACKWARD = "\n" + TEMPLATES["compat.gradient_glossary"]
 CONVERSATION_TEMPLATE = _renamed("gradient.llm_call", input="prompt", output="response_value")
 
-_base = TEMPLATES["gradient.objective_is_output"]
-CONVERSATION_START_INSTRUCTION_BASE = _cut(_base, end="<OBJECTIVE>").replace(" ({output_role})", "")
-OBJECTIVE_INSTRUCTION_BASE = _cut(_base, start="<OBJECTIVE>")
-
-_chain = _renamed(
+# A feedback request is the step shown first, then the objective, then the variable
+# (``gradient.request``); upstream splits the same request into a conversation start and an
+# objective instruction.
+_opening = _cut(TEMPLATES["gradient.request"], end="{objective}")
+CONVERSATION_START_INSTRUCTION_BASE = _opening
+OBJECTIVE_INSTRUCTION_BASE = TEMPLATES["gradient.objective_is_output"].replace(
+    " ({output_role})", ""
+)
+CONVERSATION_START_INSTRUCTION_CHAIN = _opening
+OBJECTIVE_INSTRUCTION_CHAIN = _renamed(
     "gradient.output_criticized", output_role="response_desc", criticism="response_gradient"
 )
-CONVERSATION_START_INSTRUCTION_CHAIN = _cut(_chain, end=" The output (") + "\n\n{conversation}\n\n"
-OBJECTIVE_INSTRUCTION_CHAIN = _cut(_chain, start="The output (", end="{conversation}") + _cut(
-    _chain, start="<OBJECTIVE>"
-)
 EVALUATE_VARIABLE_INSTRUCTION = _renamed(
-    "gradient.ask", role="variable_desc", value="variable_short"
+    "gradient.variable", role="variable_desc", value="variable_short"
 )
 IN_CONTEXT_EXAMPLE_PROMPT_ADDITION_BACKWARD = _renamed(
     "gradient.examples", examples="in_context_examples"
@@ -86,9 +87,7 @@ OPTIMIZER_SYSTEM_PROMPT = render(
     "optimizer.system", reply_format=render("optimizer.reply_in_tags", **_TAG_FIELDS)
 )
 """Holds ``{new_variable_start_tag}`` and ``{new_variable_end_tag}``, filled in by TGD."""
-GLOSSARY_TEXT = (
-    "\n" + _cut(TEMPLATES["optimizer.system"], start="Tags:", end="{reply_format}").rstrip()
-)
+GLOSSARY_TEXT = "\n" + TEMPLATES["compat.optimizer_glossary"]
 
 _update = _renamed("optimizer.update", role="variable_desc", value="variable_short")
 TGD_PROMPT_PREFIX = _cut(_update, end="{past_feedback}").replace("{feedback}", "{variable_grad}")

@@ -15,23 +15,57 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from pathlib import Path
 
 import wordgrad
 from wordgrad.graph_render import dot_available, render_graph_svg
-from wordgrad.report.diff import change_counts, diff_html
-from wordgrad.report.model import RunSummary, StepRecord, UsageRow, summarize
+from wordgrad.report.diff import WordDiff, word_diff
+from wordgrad.report.model import (
+    RunSummary,
+    StepRecord,
+    UsageRow,
+    ValidationChange,
+    summarize,
+)
 from wordgrad.report.plot import accuracy_plot
-from wordgrad.train.events import Error, Question, Step, read_events, redact
+from wordgrad.train.events import (
+    Error,
+    Iterate,
+    Question,
+    Repair,
+    Step,
+    read_log,
+    redact,
+)
+from wordgrad.train.summary import USAGE_LABELS
 
 REPORT_FILE = "report.html"
 GRAPHS_DIR = "graphs"
 _GRAPH_FILE = re.compile(r"^step-(\d+)\.dot$")
 _XMLNS = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
+logger = logging.getLogger("wordgrad.report")
+_diffs: ContextVar[dict[tuple[str, str], WordDiff] | None] = ContextVar(
+    "wordgrad_report_diffs", default=None
+)
+"""The diffs of the report being built: each pair of texts is compared once, though the steps
+and the variables sections both show it."""
+
+
+def _word_diff(old: str, new: str) -> WordDiff:
+    memo = _diffs.get()
+    if memo is None:
+        return word_diff(old, new)
+    change = memo.get((old, new))
+    if change is None:
+        change = memo[(old, new)] = word_diff(old, new)
+    return change
+
 
 # ---------------------------------------------------------------------------- entry points
 
@@ -58,17 +92,30 @@ def write_report(
 
 def build_report(run_dir: str | os.PathLike[str]) -> str:
     """The report of the run in ``run_dir`` as HTML text."""
-    run_path = Path(run_dir)
-    summary = summarize(read_events(run_path))
+    token = _diffs.set({})
+    try:
+        return _build_report(Path(run_dir))
+    finally:
+        _diffs.reset(token)
+
+
+def _build_report(run_path: Path) -> str:
+    log = read_log(run_path)
+    skipped = log.describe_skipped()
+    if skipped:
+        logger.warning("%s: %s", run_path, skipped)
+    summary = summarize(log.events)
     title = f"wordgrad report: {run_path.resolve().name}"
     sections = [
         _header(title, summary),
+        _log_notice(skipped, [e for e in log.events if isinstance(e, Repair)]),
         _cards(summary),
         _accuracy_section(summary),
         _steps_section(summary),
         _variables_section(summary),
         _usage_section(summary),
         _graph_section(run_path),
+        _instances_section(summary),
         _questions_section(summary.questions),
         _errors_section(summary),
         _footer(),
@@ -213,6 +260,8 @@ def _step_decision(record: StepRecord) -> str:
 
 def _steps_section(summary: RunSummary) -> str:
     if not summary.steps:
+        if summary.iterates:
+            return ""  # test-time runs: the instances section shows each value over iterations
         return (
             '<section id="steps"><h2>Steps</h2><p>No optimization steps in the log.</p></section>'
         )
@@ -231,12 +280,42 @@ def _step_article(record: StepRecord) -> str:
     return (
         f'<article class="step {_step_decision(record)}" id="step-{record.step}">'
         f'<h3>Step {record.step} <span class="facts">{" · ".join(facts)}</span></h3>'
-        f"{updates}{_minibatch(record)}</article>"
+        f"{updates}{_validation_changes(record)}{_minibatch(record)}</article>"
+    )
+
+
+def _validation_changes(record: StepRecord) -> str:
+    if not record.val_won and not record.val_lost:
+        return ""
+
+    def rows(changes: list[ValidationChange]) -> str:
+        return "".join(
+            f'<tr><td class="num">{c.index}</td><td class="num">{_pct(c.before)} → '
+            f"{_pct(c.after)}</td><td>{_pre(c.prediction_before)}</td>"
+            f"<td>{_pre(c.prediction_after)}</td></tr>"
+            for c in changes
+        )
+
+    head = (
+        '<table class="examples"><thead><tr><th>example</th><th>score</th><th>answer before'
+        "</th><th>answer with the proposal</th></tr></thead><tbody>"
+    )
+    won = ", ".join(str(c.index) for c in record.val_won) or "none"
+    lost = ", ".join(str(c.index) for c in record.val_lost) or "none"
+    return (
+        f'<p class="val-changes">validation examples won: <b class="won">{_e(won)}</b>'
+        f' · lost: <b class="lost">{_e(lost)}</b></p>'
+        + _fold(
+            f"validation examples that changed ({len(record.val_won) + len(record.val_lost)})",
+            head + rows(record.val_won) + rows(record.val_lost) + "</tbody></table>",
+            "val-changes",
+        )
     )
 
 
 def _update(update: Step) -> str:
-    removed, added = change_counts(update.old_value, update.new_value)
+    change = _word_diff(update.old_value, update.new_value)
+    removed, added = change.removed, change.added
     validation = ""
     if update.val_before is not None or update.val_after is not None:
         validation = f"validation {_pct(update.val_before)} → {_pct(update.val_after)}"
@@ -253,7 +332,7 @@ def _update(update: Step) -> str:
         f' <span class="role">{_e(update.parameter)}</span>'
         f' <span class="facts">−{removed} / +{added} words · {validation}</span></div>'
         f'<p class="fate">{_e(fate)}</p>'
-        f'<div class="diff">{diff_html(update.old_value, update.new_value)}</div>'
+        f'<div class="diff">{change.html}</div>'
         + (f'<ul class="parse-errors">{errors}</ul>' if errors else "")
         + _fold(
             f"feedback that drove this update ({len(update.feedback)})",
@@ -270,16 +349,22 @@ def _minibatch(record: StepRecord) -> str:
         return ""
     rows = []
     predictions = forward.predictions if forward else []
+    inputs = list(forward.extra.get("inputs") or []) if forward else []
+    targets = list(forward.extra.get("targets") or []) if forward else []
     for position, prediction in enumerate(predictions):
         index = forward.indices[position] if forward and position < len(forward.indices) else ""
         score = forward.scores[position] if forward and position < len(forward.scores) else None
         loss = record.losses[position] if position < len(record.losses) else ""
+        given = inputs[position] if position < len(inputs) else "(not logged)"
+        expected = targets[position] if position < len(targets) else "(not logged)"
         rows.append(
-            f'<tr><td class="num">{_e(index)}</td><td class="num">{_pct(score)}</td>'
-            f"<td>{_pre(prediction)}</td><td>{_pre(loss)}</td></tr>"
+            f'<tr class="example"><td class="num">{_e(index)}</td><td>{_pre(given)}</td>'
+            f"<td>{_pre(expected)}</td><td>{_pre(prediction)}</td>"
+            f'<td class="num">{_pct(score)}</td><td>{_pre(loss)}</td></tr>'
         )
     table = (
-        "<table><thead><tr><th>example</th><th>score</th><th>prediction</th><th>loss</th></tr>"
+        '<table class="examples"><thead><tr><th>example</th><th>input</th><th>expected</th>'
+        "<th>prediction</th><th>score</th><th>verdict (loss)</th></tr>"
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
     )
     return _fold(f"minibatch ({len(predictions)} examples)", table)
@@ -293,13 +378,13 @@ def _variables_section(summary: RunSummary) -> str:
         previous = [history[0][1]] + [text for _, text in history[:-1]]
         steps = "".join(
             f'<li><span class="step-no">step {step}</span>'
-            f'<div class="diff">{diff_html(before, text)}</div></li>'
+            f'<div class="diff">{_word_diff(before, text).html}</div></li>'
             for (step, text), before in zip(history, previous)
         )
         blocks.append(
             f'<div class="variable"><h3 class="role">{_e(role)}</h3>'
             '<p class="muted">From the first text to the last, changes marked:</p>'
-            f'<div class="diff">{diff_html(first, last)}</div>'
+            f'<div class="diff">{_word_diff(first, last).html}</div>'
             + _fold(
                 f"its text after every step, changes against the step before ({len(history)})",
                 f'<ol class="history">{steps}</ol>',
@@ -341,12 +426,24 @@ def _usage_section(summary: RunSummary) -> str:
     if total is not None and total.latency_s is None:
         note = '<p class="muted">The log records no latencies, so LLM time shows as –.</p>'
     by_step = _usage_table(summary.usage_by_step, "step", total)
-    by_purpose = _usage_table(summary.usage_by_purpose, "purpose", total)
+    labelled = [
+        UsageRow(
+            USAGE_LABELS.get(row.label, row.label),
+            row.calls,
+            row.prompt_tokens,
+            row.completion_tokens,
+            row.cost_usd,
+            row.latency_s,
+        )
+        for row in summary.usage_by_purpose
+    ]
+    by_purpose = _usage_table(labelled, "what for", total)
     return (
         '<section id="usage"><h2>Tokens, cost and time</h2><div class="two">'
         f"<div><h3>per step</h3>{by_step}</div><div><h3>per role</h3>{by_purpose}"
-        '<p class="muted">forward: the model answering; backward: feedback; optimizer: rewriting '
-        "the text; evaluation: scoring and judging. Cached calls cost nothing.</p></div></div>"
+        '<p class="muted">"initial evaluation" is the work before step 1 (the first '
+        'evaluation, pre-flight calls); "final evaluation" the work after the last step. '
+        "Cached calls cost nothing.</p></div></div>"
         f"{note}</section>"
     )
 
@@ -381,6 +478,50 @@ def _graph_section(run_dir: Path) -> str:
     )
 
 
+def _instances_section(summary: RunSummary) -> str:
+    """Test-time runs: each instance's value and score over the iterations."""
+    if not summary.iterates:
+        return ""
+    blocks = []
+    for instance, iterates in summary.iterates.items():
+        scores = [it.score for it in iterates]
+        best = max(range(len(iterates)), key=lambda i: (scores[i], -i))
+        rows = "".join(_iterate_row(it, best == position) for position, it in enumerate(iterates))
+        stopped = iterates[-1].stopped if iterates[-1].done else "not finished"
+        trend = " → ".join(f"{score:g}" for score in scores)
+        blocks.append(
+            f'<article class="instance" id="instance-{_e(instance)}">'
+            f'<h3>{_e(instance)} <span class="facts">scores {_e(trend)} · {_e(stopped)}</span></h3>'
+            + _fold(
+                f"its {len(iterates)} values over the iterations",
+                '<table class="examples"><thead><tr><th>iteration</th><th>score</th>'
+                "<th>value</th><th>measurement</th><th>critique that led to it</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>",
+            )
+            + "</article>"
+        )
+    return (
+        '<section id="instances"><h2>Answers over iterations</h2>'
+        '<p class="muted">Each instance starts from its first value (iteration 0); every '
+        "iteration is a critique, feedback and a rewrite, then a new measurement. The best "
+        "value is marked.</p>" + "".join(blocks) + "</section>"
+    )
+
+
+def _iterate_row(iterate: Iterate, best: bool) -> str:
+    measurement = iterate.feedback
+    if iterate.details:
+        measurement += ("\n" if measurement else "") + json.dumps(iterate.details)
+    if iterate.parse_error:
+        measurement += f"\n(no new value: {iterate.parse_error})"
+    mark = ' class="best"' if best else ""
+    return (
+        f'<tr{mark}><td class="num">{iterate.iteration}{" ★" if best else ""}</td>'
+        f'<td class="num">{iterate.score:g}</td><td>{_pre(iterate.value)}</td>'
+        f"<td>{_pre(measurement)}</td><td>{_pre(iterate.critique)}</td></tr>"
+    )
+
+
 def _questions_section(questions: Iterable[Question]) -> str:
     rows = "".join(
         f'<tr><td class="num">{q.index}</td><td>{_e(q.answer)}</td>'
@@ -407,6 +548,18 @@ def _errors_section(summary: RunSummary) -> str:
         for error in errors
     )
     return f'<section id="errors"><h2>Errors</h2><ul class="errors">{items}</ul></section>'
+
+
+def _log_notice(skipped: str, repairs: list[Repair]) -> str:
+    """What the reader should know about the log itself: skipped lines, repairs."""
+    items = [f"<li>{_e(skipped)}.</li>"] if skipped else []
+    items += [f"<li>{_e(repair.message)}</li>" for repair in repairs]
+    if not items:
+        return ""
+    return (
+        '<section id="log-notes"><h2>About the log</h2>'
+        f'<ul class="errors">{"".join(items)}</ul></section>'
+    )
 
 
 def _footer() -> str:
@@ -480,6 +633,11 @@ tr.total td{font-weight:700;border-top:2px solid var(--ink)}
 .graph{overflow:auto;max-height:720px;border:1px solid var(--line);border-radius:6px;padding:8px;
 background:#fff}
 .graph svg{max-width:100%;height:auto}
+table.examples{table-layout:fixed}table.examples .text{max-height:220px;overflow:auto}
+table.examples td:first-child,table.examples th:first-child{width:72px}
+.val-changes{font-size:13px;margin:4px 0}b.won{color:var(--kept)}b.lost{color:var(--reverted)}
+tr.best td{background:#f0fdf4}article.instance{margin:0 0 10px}
+.compare td{width:45%}
 ul.errors li{color:#991b1b}ul.parse-errors{color:#92400e;font-size:13px}
 footer{color:var(--muted);font-size:12px;text-align:center}
 """

@@ -16,7 +16,6 @@ outside one, ``console.print(view)`` prints its current state once.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -38,6 +37,7 @@ from wordgrad.train.events import (
     RunStart,
     Step,
     Usage,
+    decode_line,
     now,
     parse_event,
     redact,
@@ -63,9 +63,24 @@ class LiveView:
         title: the panel's title.
     """
 
-    def __init__(self, console: Console | None = None, *, title: str = "wordgrad run") -> None:
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        title: str = "wordgrad run",
+        max_tokens: int | None = None,
+        max_cost: float | None = None,
+    ) -> None:
         self.console = console or Console()
         self.title = title
+        self.max_tokens, self.max_cost = max_tokens, max_cost
+        self.started = time.monotonic()
+        self.calls_done = 0
+        self.calls_planned: int | None = None
+        self.live_tokens: int | None = None
+        self.live_cost: float | None = None
+        self.task: tuple[str, int, int] | None = None
+        """What the loop is doing now: (description, items done, items in all)."""
         self.kind = ""
         self.total_steps: int | None = None
         self.step = 0
@@ -101,6 +116,14 @@ class LiveView:
             self._live.refresh()
 
     def _take(self, event: Event) -> None:
+        if event.type == "progress":  # a call returned (not a logged event)
+            self.calls_done = int(event.extra.get("calls", self.calls_done))
+            self.live_tokens = int(event.extra.get("total_tokens", 0))
+            self.live_cost = float(event.extra.get("cost_usd", 0.0))
+            return
+        if event.type == "projection":
+            self.calls_planned = int(event.extra.get("calls", 0)) or None
+            return
         if event.step:
             self.step = max(self.step, event.step)
         if event.type in ("forward", "loss", "backward", "step", "evaluation"):
@@ -121,6 +144,7 @@ class LiveView:
             self._proposal = None
         elif isinstance(event, Usage):
             self.usage = event
+            self.calls_done = max(self.calls_done, event.calls)
         elif isinstance(event, Error):
             self.errors.append(event)
         elif isinstance(event, RunEnd):
@@ -128,6 +152,7 @@ class LiveView:
             final = (event.results or {}).get("usage")  # includes the final evaluations
             if isinstance(final, Mapping):
                 self.usage = Usage(type="usage", time=event.time, **_usage_fields(final))
+                self.calls_done = max(self.calls_done, self.usage.calls)
 
     def _take_evaluation(self, event: Evaluation) -> None:
         if event.split == "test":
@@ -146,6 +171,11 @@ class LiveView:
         of = f" / {self.total_steps}" if self.total_steps else ""
         epoch = f", epoch {self.epoch}" if self.epoch is not None else ""
         grid.add_row("step", f"{self.step}{of}{epoch}  [dim]({self.phase})[/dim]")
+        if self.task is not None and self.status == "running":
+            description, done, total = self.task
+            grid.add_row("now", f"{description}: {done} / {total}")
+        grid.add_row("calls", self._calls())
+        grid.add_row("time", self._time())
         if self.batch_accuracy is not None:
             grid.add_row("minibatch", f"{self.batch_accuracy:.1%}")
         grid.add_row("validation", _accuracy(self.validation))
@@ -159,9 +189,16 @@ class LiveView:
             ),
         )
         usage = self.usage
+        tokens = self.live_tokens if self.live_tokens is not None else None
+        cost = self.live_cost
         if usage is not None:
-            grid.add_row("tokens", f"{usage.total_tokens:,} ({usage.calls:,} calls)")
-            grid.add_row("cost", f"${usage.cost_usd:,.4f}")
+            tokens = max(tokens or 0, usage.total_tokens)
+            cost = max(cost or 0.0, usage.cost_usd)
+        if tokens is not None:
+            limit = f" of {self.max_tokens:,} budget" if self.max_tokens else ""
+            grid.add_row("tokens", f"{tokens:,}{limit}")
+            limit = f" of ${self.max_cost:,.2f} budget" if self.max_cost is not None else ""
+            grid.add_row("cost", f"${cost or 0.0:,.4f}{limit}")
         else:
             grid.add_row("tokens", "–")
         if self.errors:
@@ -169,6 +206,29 @@ class LiveView:
             grid.add_row("errors", f"[red]{len(self.errors)}: {last.error_type}: {last.message}[/]")
         title = f"{self.title} · {self.kind}" if self.kind else self.title
         return Panel(grid, title=title, subtitle=self.status, expand=False)
+
+    def set_task(self, description: str, done: int, total: int) -> None:
+        """What the loop is doing now (e.g. "val (initial)", 7 of 20), shown until the next."""
+        self.task = (description, done, total)
+        self.phase = description
+        if self._live is not None:
+            self._live.refresh()
+
+    def _calls(self) -> str:
+        planned = self.calls_planned
+        if planned:
+            left = max(0, planned - self.calls_done)
+            return f"{self.calls_done:,} done · about {left:,} to go (of ~{planned:,} projected)"
+        return f"{self.calls_done:,} done"
+
+    def _time(self) -> str:
+        elapsed = time.monotonic() - self.started
+        text = f"{_clock(elapsed)} elapsed"
+        planned = self.calls_planned
+        if planned and self.calls_done and self.status == "running":
+            left = elapsed / self.calls_done * max(0, planned - self.calls_done)
+            text += f" · about {_clock(left)} left"
+        return text
 
     def _last_update(self) -> str:
         update = self.last_update
@@ -198,6 +258,11 @@ class LiveView:
             live.__exit__(exc_type, exc, tb)
 
 
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
 def _usage_fields(totals: Mapping[str, Any]) -> dict[str, Any]:
     names = ("total_tokens", "cost_usd", "calls", "by_purpose")
     return {name: totals[name] for name in names if name in totals}
@@ -219,23 +284,25 @@ def tail_events(
     """The events of ``run_dir`` as they are written, until ``run_end`` (or ``stop()``).
 
     Waits for ``events.jsonl`` to appear; reads only whole lines, so a line being written is
-    picked up on the next poll.
+    picked up on the next poll. Lines that cannot be read are skipped.
     """
     path = Path(run_dir) / EVENTS_FILE
     while not path.exists():
         if stop is not None and stop():
             return
         time.sleep(poll_s)
-    with open(path, encoding="utf-8") as handle:
-        partial = ""
+    with open(path, "rb") as handle:
+        partial = b""
         while True:
             chunk = handle.readline()
             if chunk:
                 partial += chunk
-                if not partial.endswith("\n"):
+                if not partial.endswith(b"\n"):
                     continue
-                event = parse_event(json.loads(partial))
-                partial = ""
+                record, partial = decode_line(partial), b""
+                if isinstance(record, str):
+                    continue  # a line that cannot be read (garbage, NUL bytes) is skipped
+                event = parse_event(record)
                 yield event
                 if isinstance(event, RunEnd):
                     return

@@ -18,6 +18,7 @@ from wordgrad.train.events import (
     Evaluation,
     Event,
     Forward,
+    Iterate,
     Loss,
     Question,
     RunEnd,
@@ -63,6 +64,17 @@ class UsageRow:
         return self.prompt_tokens + self.completion_tokens
 
 
+@dataclass(frozen=True)
+class ValidationChange:
+    """One validation example whose score changed with a step's proposal."""
+
+    index: int
+    before: float
+    after: float
+    prediction_before: str = ""
+    prediction_after: str = ""
+
+
 @dataclass
 class StepRecord:
     """Everything the log says about one optimization step."""
@@ -74,6 +86,10 @@ class StepRecord:
     feedback: list[dict[str, str]] = field(default_factory=list)
     updates: list[Step] = field(default_factory=list)
     usage: UsageRow | None = None
+    val_won: list[ValidationChange] = field(default_factory=list)
+    """Validation examples the step's proposal got right that the text in use got wrong."""
+    val_lost: list[ValidationChange] = field(default_factory=list)
+    """Validation examples the step's proposal got wrong that the text in use got right."""
 
     @property
     def batch_accuracy(self) -> float | None:
@@ -94,6 +110,8 @@ class RunSummary:
     usage_by_purpose: list[UsageRow] = field(default_factory=list)
     usage_total: UsageRow | None = None
     questions: list[Question] = field(default_factory=list)
+    iterates: dict[str, list[Iterate]] = field(default_factory=dict)
+    """Test-time optimization: each instance's iterates in order, by instance id."""
     errors: list[Error] = field(default_factory=list)
     last_step: int = 0
     """The highest step any event belongs to."""
@@ -150,13 +168,18 @@ def summarize(events: Iterable[Event]) -> RunSummary:
             snapshots.append((_step_label(event.step), _usage_fields(event)))
         elif isinstance(event, Question):
             summary.questions.append(event)
+        elif isinstance(event, Iterate):
+            summary.iterates.setdefault(event.instance, []).append(event)
         elif isinstance(event, Error):
             summary.errors.append(event)
     final_usage = (summary.end.results or {}).get("usage") if summary.end else None
-    if isinstance(final_usage, Mapping):
-        snapshots.append(("final", final_usage))
+    if isinstance(final_usage, Mapping) and (
+        not snapshots or snapshots[-1][1].get("calls") != final_usage.get("calls")
+    ):
+        snapshots.append(("final evaluation", final_usage))
 
     summary.steps = [steps[number] for number in sorted(steps) if number > 0]
+    _validation_changes(summary.evaluations, steps)
     summary.last_step = max((event.step or 0 for event in events), default=0)
     summary.series = _series(summary.evaluations, summary.steps, summary.last_step)
     summary.usage_by_step = _usage_deltas(snapshots)
@@ -171,7 +194,40 @@ def summarize(events: Iterable[Event]) -> RunSummary:
 
 
 def _step_label(step: int | None) -> str:
-    return f"step {step}" if step else "initial"
+    """Usage rows: step 0 is the work before the first step, ``None`` the end of the run."""
+    if step is None:
+        return "final evaluation"
+    return f"step {step}" if step else "initial evaluation"
+
+
+def _validation_changes(evaluations: list[Evaluation], steps: dict[int, StepRecord]) -> None:
+    """For each step validated, the examples its proposal won and lost against the text in use
+    (the initial one, or the last proposal kept)."""
+    current: Evaluation | None = None
+    for evaluation in evaluations:
+        if evaluation.split != "val":
+            continue
+        if not evaluation.label.startswith("step "):
+            current = current or evaluation
+            continue
+        record = steps.get(evaluation.step or 0)
+        if record is None or current is None:
+            continue
+        before_text = list(current.extra.get("predictions") or [])
+        after_text = list(evaluation.extra.get("predictions") or [])
+        for index, (before, after) in enumerate(zip(current.scores, evaluation.scores)):
+            if before == after:
+                continue
+            change = ValidationChange(
+                index,
+                before,
+                after,
+                before_text[index] if index < len(before_text) else "",
+                after_text[index] if index < len(after_text) else "",
+            )
+            (record.val_won if after > before else record.val_lost).append(change)
+        if any(u.decision == "kept" for u in record.updates):
+            current = evaluation
 
 
 def _usage_fields(event: Usage) -> dict[str, Any]:

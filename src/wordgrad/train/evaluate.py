@@ -7,7 +7,7 @@ which is what lets two evaluations of the same split be compared pair by pair.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from wordgrad.autograd import StringBasedFunction
@@ -15,12 +15,16 @@ from wordgrad.executor import counted_as
 from wordgrad.graph import no_grad
 from wordgrad.loss import MultiFieldTokenParsedEvaluation
 from wordgrad.model import BlackboxLLM
+from wordgrad.tasks.objectives import Example as OwnExample
+from wordgrad.tasks.objectives import Metric
 from wordgrad.train.progress import Reporter, SilentReporter
 from wordgrad.train.stats import bootstrap_ci, compare_paired
 from wordgrad.variable import Variable
 
-EvalFn = StringBasedFunction | MultiFieldTokenParsedEvaluation
-Example = tuple[str, str]
+EvalFn = StringBasedFunction | MultiFieldTokenParsedEvaluation | Metric
+"""A benchmark's eval function (exact scorer or LLM judge) or a metric of one's own data."""
+Example = tuple[str, str] | tuple[str, str, OwnExample]
+"""``(input, target)``, or with the whole record for metrics of one's own data."""
 
 QUESTION_ROLE = "question for the language model"
 ANSWER_ROLE = "correct answer to the question"
@@ -34,12 +38,22 @@ def answer_variable(text: str) -> Variable:
     return Variable(text, requires_grad=False, role_description=ANSWER_ROLE)
 
 
-def judge(eval_fn: EvalFn, question: Variable, answer: Variable, prediction: Variable) -> Variable:
+def judge(
+    eval_fn: EvalFn,
+    question: Variable,
+    answer: Variable,
+    prediction: Variable,
+    example: OwnExample | None = None,
+) -> Variable:
     """The evaluation of one prediction, as a variable (a loss in training).
 
     Exact metrics are called as ``eval_fn(inputs=dict(prediction=..., ground_truth_answer=...))``
-    and LLM judges as ``eval_fn([question, answer, prediction])``, as upstream's scripts do.
+    and LLM judges as ``eval_fn([question, answer, prediction])``, as upstream's scripts do;
+    a :class:`~wordgrad.tasks.objectives.Metric` through its ``loss``.
     """
+    if isinstance(eval_fn, Metric):
+        own = example or OwnExample(question.text, answer.text)
+        return eval_fn.loss(question, answer, prediction, own)
     if isinstance(eval_fn, MultiFieldTokenParsedEvaluation):
         return eval_fn.forward([question, answer, prediction])
     return eval_fn.forward(inputs={"prediction": prediction, "ground_truth_answer": answer})
@@ -47,6 +61,8 @@ def judge(eval_fn: EvalFn, question: Variable, answer: Variable, prediction: Var
 
 def score_of(eval_fn: EvalFn, evaluation: Variable) -> float:
     """The 0..1 score in an evaluation's value ("1", "0", or a judge's tagged verdict)."""
+    if isinstance(eval_fn, Metric):
+        return eval_fn.score_of(evaluation)
     text = evaluation.text
     if isinstance(eval_fn, MultiFieldTokenParsedEvaluation):
         text = eval_fn.parse_output(text)
@@ -57,28 +73,36 @@ def score_of(eval_fn: EvalFn, evaluation: Variable) -> float:
 
 
 def evaluate(
-    model: BlackboxLLM,
+    model: BlackboxLLM | Callable[[Variable], Variable],
     examples: Sequence[Example],
     eval_fn: EvalFn,
     *,
     reporter: Reporter | None = None,
     description: str = "evaluating",
+    predictions: list[str] | None = None,
 ) -> list[float]:
     """Per-example scores of ``model`` on ``examples``, in order.
 
-    No graph is recorded, and every call counts as "evaluation" in usage tables.
+    No graph is recorded, and every call counts as "evaluation" in usage tables. When
+    ``predictions`` is a list, the model's outputs are appended to it, in the same order.
     """
     reporter = reporter or SilentReporter()
     with no_grad(), counted_as("evaluation"):
-        evaluations = []
-        for question, answer in examples:
+        outputs, evaluations = [], []
+        for example in examples:
+            question, answer = example[0], example[1]
+            own = example[2] if len(example) > 2 else None
             x = question_variable(question)
-            evaluations.append(judge(eval_fn, x, answer_variable(answer), model(x)))
+            output = model(x)
+            outputs.append(output)
+            evaluations.append(judge(eval_fn, x, answer_variable(answer), output, own))
         scores = []
         with reporter.task(description, len(evaluations)) as advance:
             for evaluation in evaluations:
                 scores.append(score_of(eval_fn, evaluation))
                 advance()
+    if predictions is not None:
+        predictions.extend(output.text for output in outputs)
     return scores
 
 

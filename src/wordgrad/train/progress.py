@@ -85,6 +85,27 @@ class ConsoleReporter(SilentReporter):
         self.console.print(text, markup=False, highlight=False)
 
 
+class LiveReporter(ConsoleReporter):
+    """Messages on the live view's console, and each task's progress in the view itself
+    (``view.set_task``), so the view moves during evaluations too."""
+
+    def __init__(self, view: Any) -> None:
+        super().__init__(view.console)
+        self.view = view
+
+    @contextmanager
+    def task(self, description: str, total: int) -> Iterator[Advance]:
+        done = 0
+        self.view.set_task(description, done, total)
+
+        def advance() -> None:
+            nonlocal done
+            done += 1
+            self.view.set_task(description, done, total)
+
+        yield advance
+
+
 def reporter(quiet: bool = False) -> Reporter:
     """Bars on a terminal, plain messages otherwise, nothing when ``quiet``."""
     if quiet:

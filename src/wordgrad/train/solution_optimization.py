@@ -9,8 +9,11 @@ all versions (the zero-shot one included; a tie goes to the letter that appeared
 Reported: zero-shot accuracy against majority-vote accuracy on the same questions, each with a
 95% bootstrap interval, and the paired test between them.
 
-Questions are independent, so a step handles ``batch_size`` of them side by side and each step
-is checkpointed; a killed run continues with the next unfinished step.
+It is a use of :class:`~wordgrad.train.instance_optimization.InstanceOptimization`: each
+question is an instance, up to ``batch_size`` of them side by side; a step advances each by one
+version (the first is the zero-shot answer) and is checkpointed, so a killed run continues with
+the next unfinished step. Each version's correctness is logged (``iterate`` events) but never
+shown to the critic.
 
 ::
 
@@ -20,24 +23,31 @@ is checkpointed; a killed run continues with the next unfinished step.
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import wordgrad as tg
-from wordgrad.engine.base import EngineLM
+from wordgrad.errors import ConfigurationError
 from wordgrad.tasks import load_instance_task
-from wordgrad.tasks.evaluation import SolutionObjective
+from wordgrad.tasks.evaluation import SolutionObjective, make_critic
 from wordgrad.tasks.metrics import parse_choice_letter
-from wordgrad.tasks.multichoice import ChoiceScorer
-from wordgrad.train.evaluate import accuracy_summary, paired_summary
-from wordgrad.train.loop import RunLoop
+from wordgrad.tasks.score import Score
+from wordgrad.train.evaluate import paired_summary
+from wordgrad.train.instance_optimization import (
+    InstanceOptimization,
+    InstanceOptimizationConfig,
+    side_by_side,
+)
+from wordgrad.train.loop import Projection
+from wordgrad.train.objective import CritiqueFn, Instance, Trajectory
 from wordgrad.train.runs import Run
+
+solve_side_by_side = side_by_side
+"""Kept for callers of the earlier name."""
 
 SOLUTION_ROLE = "reasoning and final answer to a multiple-choice question"
 ANSWER_CONSTRAINT = (
@@ -58,8 +68,9 @@ class SolutionOptimizationConfig:
         model: the engine that writes the zero-shot answers.
         backward_model: the critic, feedback writer and rewriter (default: ``model``).
         iterations: critique-and-rewrite rounds per question.
-        batch_size: questions per step (handled side by side; one checkpoint per step).
-        steps: stop after this many steps (``None``: every question).
+        batch_size: questions handled side by side.
+        steps: stop after this many steps (``None``: every question); a step advances each
+            active question by one version.
         size: use only the first this many questions (``None``: all).
         reply_tokens: cap answers, critiques and feedback at this many tokens (``None``: the
             engines' defaults); rewrites are never capped.
@@ -90,10 +101,24 @@ def majority_vote(letters: Sequence[str | None]) -> str | None:
     return counts.most_common(1)[0][0]
 
 
-class SolutionOptimization(RunLoop):
-    """The test-time loop; :func:`optimize_solutions` is the short way to run it.
+def choice_measure(instance: Instance, value: str) -> Score:
+    """1.0 when the letter of the ``Answer:`` line is ``instance.data["answer"]``, else 0.0.
 
-    Takes the options of :class:`~wordgrad.train.loop.RunLoop`.
+    Kept in the log only: the critic of solution optimization never sees it (at test time the
+    right answer is unknown).
+    """
+    letter = parse_choice_letter(value)
+    return Score(float(letter == instance.data["answer"]), details={"letter": letter})
+
+
+class SolutionOptimization(InstanceOptimization):
+    """The test-time loop, a use of :class:`~wordgrad.train.instance_optimization.
+    InstanceOptimization`: each question is an instance whose starting value is the model's
+    zero-shot answer, reviewed by the task's critic (which never sees the right answer).
+
+    A step advances every active question by one iterate (the first step of a question is
+    its zero-shot answer); ``batch_size`` questions run side by side. Takes the options of
+    :class:`~wordgrad.train.loop.RunLoop`; :func:`optimize_solutions` is the short way to run it.
     """
 
     kind = "solution"
@@ -101,54 +126,93 @@ class SolutionOptimization(RunLoop):
     def __init__(
         self, config: SolutionOptimizationConfig, run_dir: str | os.PathLike[str], **options: Any
     ) -> None:
-        super().__init__(config, run_dir, **options)
-        self.config = config
-
-    def execute(self, run: Run) -> dict[str, Any]:
-        c = self.config
-        forward, backward = self.engines()
-        questions = list(
-            load_instance_task(
-                c.task, evaluation_api=backward, data_dir=self.data_dir, max_samples=c.size
-            )
+        self.solution_config = config
+        super().__init__(config, run_dir, self._load_questions, choice_measure, **options)
+        self._settings = InstanceOptimizationConfig(
+            model=config.model,
+            backward_model=config.backward_model,
+            iterations=config.iterations,
+            batch_size=config.batch_size,
+            steps=config.steps,
+            reply_tokens=config.reply_tokens,
         )
-        checkpoint = run.checkpoint or {"step": 0, "zero_shot": [], "majority": []}
-        step = int(checkpoint["step"])
-        zero_shot: list[float] = list(checkpoint["zero_shot"])
-        majority: list[float] = list(checkpoint["majority"])
-        if run.checkpoint is None:
-            run.commit(0, {"zero_shot": [], "majority": []})
-        solver = _Solver(forward, backward, self.optimizer_engine(backward), c.iterations)
-        with self.reporter.task("questions", len(questions)) as advance:
-            for _ in zero_shot:
-                advance()
-            while len(zero_shot) < len(questions) and (c.steps is None or step < c.steps):
-                run.check_budget(step)
-                step += 1
-                start = len(zero_shot)
-                batch = questions[start : start + c.batch_size]
-                outcomes = solve_side_by_side(solver.solve, batch)
-                for index, outcome in enumerate(outcomes, start=start):
-                    run.emit("question", step, index=index, **outcome)
-                    zero_shot.append(outcome["zero_shot_score"])
-                    majority.append(outcome["majority_score"])
-                    advance()
-                run.commit(step, {"zero_shot": zero_shot, "majority": majority})
 
-        for label, scores in (("zero-shot", zero_shot), ("majority vote", majority)):
-            if scores:
-                run.emit(
-                    "evaluation",
-                    0,
-                    split="test",
-                    label=label,
-                    scores=scores,
-                    **accuracy_summary(scores),
-                )
-        results = {
+    @property
+    def settings(self) -> InstanceOptimizationConfig:
+        return self._settings
+
+    def _load_questions(self) -> list[Instance]:
+        c = self.solution_config
+        if commands := _not_a_solution_task(c.task):
+            raise ConfigurationError(commands)
+        dataset = load_instance_task(c.task, None, data_dir=self.data_dir, max_samples=c.size)
+        alternatives = c.task.startswith("GPQA_")
+        return [
+            Instance(
+                id=f"q{index}",
+                value="",
+                role=SOLUTION_ROLE,
+                context=str(item[0]),
+                constraints=(ANSWER_CONSTRAINT,),
+                data={"answer": str(item[1]), "index": index, "alternatives": alternatives},
+            )
+            for index, item in enumerate(dataset)
+        ]
+
+    def prepare(self, instance: Instance) -> Instance:
+        """The zero-shot answer becomes the starting value."""
+        forward, _ = self.engines()
+        question = tg.Variable(instance.context, requires_grad=False, role_description="question")
+        with tg.no_grad():
+            first = tg.BlackboxLLM(forward)(question).text
+        return dataclasses.replace(instance, value=first)
+
+    def critique(self) -> CritiqueFn:
+        _, backward = self.engines()
+        critics = {flag: make_critic(backward, flag) for flag in (False, True)}
+
+        def review(instance: Instance, value: tg.Variable, score: Score) -> tg.Variable:
+            critic = critics[bool(instance.data.get("alternatives"))]
+            return SolutionObjective(critic, instance.context)(value)
+
+        return review
+
+    def summarize(self, instance: Instance, trajectory: Trajectory) -> dict[str, Any]:
+        iterates = [it.value for it in trajectory.iterates]
+        votes = [parse_choice_letter(text) for text in iterates]
+        voted = majority_vote(votes)
+        answer = str(instance.data["answer"])
+        return {
+            **super().summarize(instance, trajectory),
+            "index": int(instance.data["index"]),
+            "answer": answer,
+            "iterates": iterates,
+            "votes": votes,
+            "majority": voted,
+            "zero_shot_score": trajectory.start.score.value,
+            "majority_score": float(voted == answer),
+        }
+
+    def finished(self, run: Run, step: int, index: int, summary: Mapping[str, Any]) -> None:
+        keys = ("answer", "iterates", "votes", "majority", "zero_shot_score", "majority_score")
+        run.emit("question", step, index=index, **{key: summary[key] for key in keys})
+
+    def saved_variables(self, results: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+        """Each question's last answer, under its id."""
+        return {
+            str(q["id"]): {"value": str(q["final_value"]), "role": SOLUTION_ROLE}
+            for q in results.get("instances", [])
+        }
+
+    def results(self, summaries: list[dict[str, Any]]) -> dict[str, Any]:
+        ordered = sorted(summaries, key=lambda s: int(s["index"]))
+        zero_shot = [s["zero_shot_score"] for s in ordered]
+        majority = [s["majority_score"] for s in ordered]
+        return {
             "kind": self.kind,
-            "task": c.task,
-            "questions": len(zero_shot),
+            "task": self.solution_config.task,
+            "questions": len(ordered),
+            "instances": ordered,
             "test": paired_summary(
                 zero_shot,
                 majority,
@@ -158,68 +222,30 @@ class SolutionOptimization(RunLoop):
             ),
             "comparisons": ["test"],
         }
-        return run.finish(results)
 
-
-class _Solver:
-    """Answers one question zero-shot, then critiques and rewrites it ``iterations`` times."""
-
-    def __init__(
-        self, forward: EngineLM, backward: EngineLM, rewriter: EngineLM, iterations: int
-    ) -> None:
-        self.model = tg.BlackboxLLM(forward)
-        self.backward = backward
-        self.rewriter = rewriter
-        self.iterations = iterations
-
-    def solve(self, item: Sequence[Any]) -> dict[str, Any]:
-        prompt, answer, objective, scorer = item
-        assert isinstance(objective, SolutionObjective) and isinstance(scorer, ChoiceScorer)
-        question = tg.Variable(prompt, requires_grad=False, role_description="question")
-        with tg.no_grad():
-            first = self.model(question).text
-        solution = tg.Variable(first, requires_grad=True, role_description=SOLUTION_ROLE)
-        optimizer = tg.TGD(
-            [solution],
-            engine=self.rewriter,
-            constraints=[ANSWER_CONSTRAINT],
-            on_parse_error="record",
-        )
-        iterates = [first]
-        for _ in range(self.iterations):
-            optimizer.zero_grad()
-            objective(solution).backward(self.backward)
-            optimizer.step()
-            iterates.append(solution.text)
-        votes = [parse_choice_letter(text) for text in iterates]
-        voted = majority_vote(votes)
+    def projection(self) -> Projection | None:
+        base = super().projection() or {}
+        questions = len(self.instances)
+        size = sum(len(i.context) for i in self.instances) / max(1, questions) / 4
+        reply = float(self.settings.reply_tokens or 300)
         return {
-            "answer": answer,
-            "iterates": iterates,
-            "votes": votes,
-            "majority": voted,
-            "zero_shot_score": scorer(first),
-            "majority_score": float(voted == answer),
+            "forward": {
+                "calls": questions,
+                "prompt_tokens": questions * size,
+                "completion_tokens": questions * reply,
+            },
+            **base,
         }
 
 
-def solve_side_by_side(
-    solve: Callable[[Sequence[Any]], dict[str, Any]], items: Sequence[Sequence[Any]]
-) -> list[dict[str, Any]]:
-    """``[solve(item) for item in items]``, each on its own thread, results in order.
-
-    Each thread runs in a copy of the caller's context, so the run's usage meter sees its
-    calls. On Ctrl-C the threads are abandoned rather than waited for.
-    """
-    pool = ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="wordgrad-solve")
-    try:
-        futures = [pool.submit(contextvars.copy_context().run, solve, item) for item in items]
-        outcomes = [future.result() for future in futures]
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-    return outcomes
+def _not_a_solution_task(task: str) -> str:
+    """Why ``task`` cannot be optimized at test time here ("" when it can)."""
+    if task.startswith(("MMLU_", "GPQA_")):
+        return ""
+    return (
+        f"task {task!r} is not a multiple-choice question set, so `optimize solution` cannot "
+        "take it; it takes MMLU_<subject> and GPQA_diamond (see `wordgrad tasks`)"
+    )
 
 
 def optimize_solutions(
