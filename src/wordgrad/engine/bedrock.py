@@ -87,18 +87,19 @@ class BedrockEngine(EngineLM):
                 config=config,
             )
         self._client = client
-        bare = model_string.split(".", 1)[1] if model_string[:3] in ("us.", "eu.") else model_string
+        kwargs.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
+        super().__init__(model_string, system_prompt, **kwargs)
+        if is_multimodal is not None:
+            self.is_multimodal = is_multimodal
+
+    def default_capabilities(self) -> Capabilities:
+        """Context window and image input of the model's family (:data:`_FAMILIES`, from the
+        providers' model cards); nothing is assumed for families not listed."""
+        model = self.model_string
+        bare = model.split(".", 1)[1] if model[:3] in ("us.", "eu.") else model
         family = max((f for f in _FAMILIES if bare.startswith(f)), key=len, default=None)
         context, images = _FAMILIES[family] if family else (None, False)
-        kwargs.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
-        kwargs.setdefault(
-            "capabilities",
-            Capabilities(
-                max_context_tokens=context,
-                images=is_multimodal if is_multimodal is not None else images,
-            ),
-        )
-        super().__init__(model_string, system_prompt, **kwargs)
+        return Capabilities(max_context_tokens=context, images=images)
 
     @property
     def cache_namespace(self) -> str:
@@ -175,7 +176,7 @@ class BedrockEngine(EngineLM):
             mapped = map_transport_error(error, provider=self.name)
             if mapped is None:
                 raise
-            raise mapped from None
+        raise mapped  # outside the handler: the SDK's error is not chained to ours
 
 
 class ChatBedrockEngine(BedrockEngine):

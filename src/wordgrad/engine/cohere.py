@@ -8,6 +8,7 @@ The key comes from ``api_key=`` or ``COHERE_API_KEY`` (``CO_API_KEY`` also works
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -20,9 +21,10 @@ from wordgrad.engine._sdk import (
     reported_usage,
     strict_json,
 )
-from wordgrad.engine.base import EngineLM
+from wordgrad.engine.base import EngineLM, attempt_timeout
 from wordgrad.engine.openai_compat import data_url
 from wordgrad.engine.retry import error_for_status, parse_retry_after
+from wordgrad.errors import EngineError
 from wordgrad.llm import Capabilities, ImagePart, Message, Request, Response
 
 # Context windows by model family (longest matching prefix), from Cohere's model pages.
@@ -79,17 +81,21 @@ class CohereEngine(EngineLM):
             self._secrets = (api_key,)
         self._client = client
         self._base_url = base_url or "https://api.cohere.com"
-        family = max((p for p in _CONTEXT if model_string.startswith(p)), key=len, default=None)
         kwargs.setdefault("temperature", 0.0)
-        kwargs.setdefault(
-            "capabilities",
-            Capabilities(
-                max_context_tokens=_CONTEXT[family] if family else None,
-                structured_output=True,
-                images=is_multimodal if is_multimodal is not None else "vision" in model_string,
-            ),
-        )
         super().__init__(model_string, system_prompt, **kwargs)
+        if is_multimodal is not None:
+            self.is_multimodal = is_multimodal
+
+    def default_capabilities(self) -> Capabilities:
+        """Context window by model family (:data:`_CONTEXT`, from Cohere's model pages), JSON
+        replies, and images for the ``vision`` models."""
+        model = self.model_string
+        family = max((p for p in _CONTEXT if model.startswith(p)), key=len, default=None)
+        return Capabilities(
+            max_context_tokens=_CONTEXT[family] if family else None,
+            structured_output=True,
+            images="vision" in model,
+        )
 
     @property
     def cache_namespace(self) -> str:
@@ -151,21 +157,23 @@ class CohereEngine(EngineLM):
         )
 
     def _chat(self, arguments: dict[str, Any]) -> Any:
-        options = {"timeout_in_seconds": int(self.retry.timeout_s)} if self.retry.timeout_s else {}
+        limit = attempt_timeout(self)
+        options = {"timeout_in_seconds": max(1, math.ceil(limit))} if limit else None
         try:
-            return self._client.chat(**arguments, request_options=options or None)
+            return self._client.chat(**arguments, request_options=options)
         except Exception as error:
             status = getattr(error, "status_code", None)
             if isinstance(error, self._api_error) and status is not None:
                 message = f"{self.name}: {redact(str(getattr(error, 'body', '')), self._secrets)}"
                 headers = getattr(error, "headers", None)
-                raise error_for_status(
+                mapped: EngineError | None = error_for_status(
                     int(status), message, retry_after=parse_retry_after(headers)
-                ) from None
-            mapped = map_transport_error(error, provider=self.name)
+                )
+            else:
+                mapped = map_transport_error(error, provider=self.name)
             if mapped is None:
                 raise
-            raise mapped from None
+        raise mapped  # outside the handler: the SDK's error (which may echo the key) is not chained
 
 
 ChatCohere = CohereEngine
