@@ -53,3 +53,26 @@ def test_the_sample_index_is_never_sent_to_the_provider(server: StubServer) -> N
     body = server.received[0].json
     assert "sample" not in body and "sample" not in str(body.get("extra_body", ""))
     assert body["temperature"] == 0.9
+
+
+def test_sampled_views_share_the_engines_concurrency_limit() -> None:
+    import threading
+    import time
+
+    lock = threading.Lock()
+    running = [0, 0]  # now, peak
+
+    def slow(request: Request) -> str:
+        with lock:
+            running[0] += 1
+            running[1] = max(running[1], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return f"sample {request.sample}"
+
+    base = tg.ScriptedEngine(slow, temperature=0.7, max_concurrency=1)
+    question = tg.Variable("Is 91 prime?", requires_grad=False, role_description="question")
+    answers = [tg.BlackboxLLM(tg.engine.sampled(base, i))(question) for i in range(3)]
+    assert sorted(a.value for a in answers) == ["sample 0", "sample 1", "sample 2"]
+    assert running[1] == 1  # the views queued behind the one limit of their engine

@@ -42,6 +42,8 @@ def sampled(engine: E, index: int) -> E:
         raise InvalidInputError(f"a sample index is a whole number >= 0, got {index!r}")
     view = copy.copy(engine)
     view.default_params = {**getattr(engine, "default_params", {}), "sample": index}
+    # The executor queues the view's calls in the original engine's lane (its limits and rate).
+    view.lane_owner = getattr(engine, "lane_owner", None) or engine
     return view
 
 
