@@ -143,10 +143,10 @@ def engine_name(engine: Engine) -> str:
 def begin(engine: Engine, request: Request, purpose: Purpose) -> Call:
     """A record of a call about to be sent, once every watcher's ``before`` allowed it.
 
-    The executor calls this for every request, on the caller's thread and in its context,
-    before the request joins an identical one in flight, reads the cache or waits in its
-    engine's queue. Raises whatever a watcher raises (e.g.
-    :class:`~wordgrad.errors.BudgetExceededError`): then nothing is sent.
+    The executor calls this once for every request an engine is asked for, in the caller's
+    context: for a cache hit at once, else just before the request's first attempt leaves its
+    engine's queue (so a budget sees everything spent until then). Raises whatever a watcher
+    raises (e.g. :class:`~wordgrad.errors.BudgetExceededError`): then nothing is sent.
     """
     call = Call(
         engine=engine_name(engine),

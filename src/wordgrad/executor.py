@@ -255,6 +255,10 @@ class _Call:
     deadline: _Timed | None = None
     warms: str | None = None
     """The shared prefix this call is the first to send (others with it wait for it)."""
+    purpose: Purpose = "other"
+    """What the call is counted as (``counted_as`` in force, else the request's purpose)."""
+    record: calls.Call | None = None
+    """Its record for the watchers (:mod:`wordgrad.calls`), opened when it leaves the queue."""
 
 
 _scope: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar(
@@ -403,15 +407,14 @@ class Executor:
     ) -> Future[Response]:
         """Steps 1-4 on this thread; the call then waits in its engine's queue.
 
-        Watchers (:mod:`wordgrad.calls`: budgets, request logs) see the request before anything
-        else happens to it and its outcome when it is done.
+        Watchers (:mod:`wordgrad.calls`: budgets, request logs) see each request the engine is
+        asked for once: just before its first attempt leaves the queue (so a budget is checked
+        against everything spent until then, whatever the concurrency) and its outcome before
+        its caller gets it. A cache hit is seen at once; a request that joins an identical one
+        in flight is that one call.
         """
         request = self._prepare(engine, request, context)
-        purpose = context.run(_counted_as.get) or request.purpose
-        record = context.run(calls.begin, engine, request, purpose)
-        future = self._enqueue(engine, request, context)
-        future.add_done_callback(lambda done: context.run(calls.end, record, _outcome_of(done)))
-        return future
+        return self._enqueue(engine, request, context)
 
     def _prepare(self, engine: Engine, request: Request, context: contextvars.Context) -> Request:
         """Steps 1-2: the engine's defaults, the checks."""
@@ -430,9 +433,12 @@ class Executor:
         sent = _negotiated(engine, request, level)
         key = _cache_key(engine, sent)
         cache = lane.cache
+        purpose = context.run(_counted_as.get) or request.purpose
         if cache is not None and (hit := cache.get(key)) is not None:
+            record = context.run(calls.begin, engine, request, purpose)
             response = replace(hit, request=sent)
             context.run(_record, engine, request, response)
+            context.run(calls.end, record, response)
             return completed(response)
         scope = context.run(_scope.get) or self._default
         with self._lock:
@@ -440,6 +446,7 @@ class Executor:
             if shared is not None:
                 return shared.future
             call = _Call(lane, engine, request, sent, key, scope, context, next(self._seq))
+            call.purpose = purpose
             self._in_flight[(id(lane), key)] = call
             if self._hold_for_prefix(call):
                 return call.future
@@ -562,6 +569,19 @@ class Executor:
                 call.next_attempt += 1
                 if call.attempts is None:
                     call.attempts = Attempts(policy, now)
+        if attempt is not None and call.record is None:
+            try:  # the watchers, once per call, as it leaves the queue; they may refuse it
+                call.record = call.context.run(calls.begin, engine, call.request, call.purpose)
+            except BaseException as refused:
+                with self._lock:
+                    call.lane.running -= 1
+                    call.scope.running -= 1
+                    call.live_attempt = None
+                    started = self._take_startable()
+                self._launch(started)
+                self._finish(call, refused)
+                return
+            now = _now()
         outcome: Response | BaseException | None = None
         if attempt is not None:
             assert call.attempts is not None
@@ -577,20 +597,27 @@ class Executor:
             if timer is not None:
                 timer.cancelled = True
         with self._lock:
-            call.lane.running -= 1
-            call.scope.running -= 1
             mine = attempt is not None and call.live_attempt == attempt and not call.done
             if mine:
                 call.live_attempt = None
-            started = self._take_startable()
-        self._launch(started)
-        if not mine:
-            return  # timed out, or the deadline passed: its outcome no longer matters
-        if isinstance(outcome, Response):
-            self._succeeded(call, outcome)
-        else:
-            assert isinstance(outcome, BaseException)
-            self._failed(call, outcome)
+        # Its slot is freed only once the outcome is recorded (usage, watchers), so the next
+        # call's budget check sees what this one spent.
+        try:
+            if not mine:
+                pass  # timed out, or the deadline passed: its outcome no longer matters
+            elif isinstance(outcome, Response):
+                self._succeeded(call, outcome)
+            else:
+                assert isinstance(outcome, BaseException)
+                self._failed(call, outcome)
+        except BaseException as error:  # e.g. a usage ledger that cannot write: the caller
+            self._finish(call, error)  # gets the error instead of waiting for ever
+        finally:
+            with self._lock:
+                call.lane.running -= 1
+                call.scope.running -= 1
+                started = self._take_startable()
+            self._launch(started)
 
     def _succeeded(self, call: _Call, response: Response) -> None:
         engine = call.engine
@@ -709,7 +736,13 @@ class Executor:
             released = (
                 self._release_prefix(call, isinstance(outcome, Response)) if call.warms else []
             )
+            record, call.record = call.record, None
         self._launch(released)
+        if record is not None:  # recorded before the caller sees the outcome
+            try:
+                call.context.run(calls.end, record, outcome)
+            except BaseException as error:  # e.g. a request log on a full disk
+                outcome = error
         if isinstance(outcome, Response):
             call.future.set_result(outcome)
             return
@@ -891,11 +924,6 @@ def _describe(error: EngineError, request: Request, engine: Engine) -> None:
 def _record(engine: Engine, request: Request, response: Response) -> None:
     """Usage, under the purpose in force (``counted_as``), else the request's own."""
     record(engine.name, _counted_as.get() or request.purpose, response)
-
-
-def _outcome_of(future: Future[Response]) -> Response | BaseException:
-    error = future.exception()
-    return error if error is not None else future.result()
 
 
 def _check_limit(limit: int) -> None:

@@ -303,3 +303,21 @@ def test_an_engine_collected_while_the_executor_holds_its_lock_does_not_deadlock
     other = tg.ScriptedEngine(lambda r: "again")
     assert executor.send(other, Request.chat("x")).text == "again"
     assert list(executor._lanes) == [id(other)]  # the dropped lane is gone
+
+
+def test_an_error_while_recording_a_reply_reaches_the_caller() -> None:
+    # Usage is recorded after the reply arrives (a run's ledger writes it to disk); a full disk
+    # there must fail the call, not leave the caller waiting for a reply that never comes.
+    from wordgrad.engine.usage import UsageMeter, track
+    from wordgrad.executor import EXECUTOR
+
+    class FullDisk(UsageMeter):
+        def record(self, *args: object, **kwargs: object) -> None:
+            raise OSError(28, "No space left on device")
+
+    engine = tg.ScriptedEngine(lambda request: "ok")
+    with track(FullDisk(), scope="context"):
+        future = EXECUTOR.submit(engine, Request.chat("a question"))
+    error = future.exception(timeout=5)
+    assert isinstance(error, NodeError)
+    assert isinstance(error.cause, OSError) and error.cause.errno == 28

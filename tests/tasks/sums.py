@@ -33,24 +33,19 @@ def _maybe_hang(kind: str) -> None:
 
 
 def script(request: Request) -> str:
+    """Routes on what each request is for (its purpose; the pre-flight call by its role)."""
     system = request.system_prompt or ""
     prompt = request.prompt
-    if not prompt.startswith("Reply with the single word"):
-        _maybe_hang(
-            "update"
-            if system.startswith("You revise")
-            else "feedback"
-            if system.startswith("You are the feedback writer")
-            else "answer"
-        )
-    if system.startswith("You revise"):
+    if request.role == "pre-flight":
+        return "ready"
+    kind = {"optimizer": "update", "backward": "feedback"}.get(request.purpose, "answer")
+    _maybe_hang(kind)
+    if kind == "update":
         return f"<IMPROVED_VARIABLE>{IMPROVED}</IMPROVED_VARIABLE>"
-    if system.startswith("You are the feedback writer"):
+    if kind == "feedback":
         return "Ask for the result on a last line 'Answer: N'."
     if system.startswith("You evaluate"):
         return "Right sum, but no Answer line. <SCORE>8</SCORE>"
-    if prompt.startswith("Reply with the single word"):
-        return "ready"
     numbers = [int(n) for n in re.findall(r"\d+", prompt)[:2]]
     total = sum(numbers)
     return f"Answer: {total}" if "Answer:" in system else f"It is {total}, I think."

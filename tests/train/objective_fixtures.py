@@ -34,14 +34,10 @@ def distance_measure(instance: Instance, value: str) -> Score:
 
 
 def kind(request: Request) -> str:
-    system = request.system_prompt or ""
-    if system.startswith("You revise"):
-        return "update"
-    if system.startswith("You are the feedback writer"):
-        return "gradient"
-    if system.startswith("You review one candidate"):
-        return "critic"
-    return "other"
+    """What the request is for, read from its purpose (never from the prompts' wording)."""
+    return {"evaluation": "critic", "backward": "gradient", "optimizer": "update"}.get(
+        request.purpose, "other"
+    )
 
 
 def script(request: Request) -> str:

@@ -44,7 +44,7 @@ def run(tmp_path: Path, **options: object) -> dict[str, object]:
 
 
 def test_instances_advance_one_iterate_per_step_with_a_checkpoint_each(tmp_path: Path) -> None:
-    results = run(tmp_path)
+    results = run(tmp_path, keep_checkpoints=None)  # every step's checkpoint stays
     by_id = {s["id"]: s for s in results["instances"]}  # type: ignore[attr-defined]
     assert by_id["a"]["best_value"] == "x = 9" and by_id["a"]["best_score"] == -1.0
     assert by_id["b"]["start_score"] == -1.0 and by_id["b"]["final_score"] == -8.0

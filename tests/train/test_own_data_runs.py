@@ -57,11 +57,7 @@ def test_own_records_with_a_function_metric_end_to_end(tmp_path: Path) -> None:
         results["val"]["before"]["accuracy"] == 0.0 and results["val"]["after"]["accuracy"] == 1.0
     )
     # the metric's feedback reached the feedback writer
-    gradients = [
-        r.prompt
-        for r in engine.requests
-        if (r.system_prompt or "").startswith("You are the feedback")
-    ]
+    gradients = [r.prompt for r in engine.requests_for("backward")]
     assert any("the last line must be 'Answer: 42'" in g for g in gradients)
     # minibatch rows carry input, target and prediction
     forward = next(e for e in read_events(tmp_path) if isinstance(e, Forward))

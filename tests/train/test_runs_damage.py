@@ -460,3 +460,31 @@ def test_max_tokens_holds_across_a_crash(tmp_path: Path) -> None:
         run_prompt(run_dir, steps=STEPS, engine=engine, budget=Budget(max_tokens=limit))
     assert stopped.value.status == "budget"
     assert engine.requests == []  # refused before sending anything
+
+
+def test_a_full_disk_while_recording_a_call_leaves_no_half_line_in_the_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wordgrad.llm import Response, Usage
+    from wordgrad.train import runs
+    from wordgrad.train.runs import RunStorageError, UsageLedger, read_ledger_tail
+
+    path = tmp_path / "usage.jsonl"
+    ledger = UsageLedger(path)
+    reply = Response(("ok",), Usage(10, 2), model="m")
+    ledger.record("scripted/m", "forward", reply)
+    whole = path.stat().st_size
+
+    def half_then_full(fd: int, data: bytes) -> None:
+        os.write(fd, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runs, "write_all", half_then_full)
+    with pytest.raises(RunStorageError, match="no space left"):
+        ledger.record("scripted/m", "forward", reply)
+    monkeypatch.undo()
+    assert path.stat().st_size == whole  # the half line was cut off
+    ledger.record("scripted/m", "backward", reply)
+    ledger.close()
+    entries, problem = read_ledger_tail(path, 0)
+    assert problem is None and [e["purpose"] for e in entries] == ["forward", "backward"]

@@ -100,8 +100,9 @@ def test_a_stopped_run_resumes_at_the_next_unfinished_step(tmp_path: Path) -> No
             config, run_dir, data_dir=SHARED_DATA, forward_engine=stopping, backward_engine=stopping
         )
     # steps 1-3: zero-shot answers and two rewrites of questions 0 and 1 (rewrites 1-4);
-    # step 4: zero-shot answers of questions 2 and 3; step 5 holds rewrites 5 and 6
-    assert RunDir(run_dir).checkpoint_steps() == [0, 1, 2, 3, 4]
+    # step 4: zero-shot answers of questions 2 and 3; step 5 holds rewrites 5 and 6.
+    # The newest three checkpoints are kept (keep_checkpoints' default), the last of step 4.
+    assert RunDir(run_dir).checkpoint_steps() == [2, 3, 4]
 
     again = tg.ScriptedEngine(script, model_string="scripted")
     results = optimize_solutions(

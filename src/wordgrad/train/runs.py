@@ -60,7 +60,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -440,9 +440,14 @@ class UsageLedger(UsageMeter):
         with self._ledger_lock:
             if self._fd >= 0:
                 with _storage(self.path):
-                    write_all(self._fd, line)
-                    if not response.cached:  # a cache hit cost nothing: no need to wait for it
-                        os.fsync(self._fd)
+                    try:
+                        write_all(self._fd, line)
+                        if not response.cached:  # a cache hit cost nothing: no need to wait
+                            os.fsync(self._fd)
+                    except OSError:  # e.g. a full disk: no half line is left behind
+                        with suppress(OSError):
+                            os.ftruncate(self._fd, self._offset)
+                        raise
                 self._offset += len(line)
             super().record(engine_name, purpose, response)
 
