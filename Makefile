@@ -16,7 +16,7 @@ export WORDGRAD_DATA ?= $(abspath ../shared/data)
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,local,server,graph,chem,docking,radiotherapy,ray,mlflow]"
+	$(PY) -m pip install --quiet -e ".[dev,local,server,graph,chem,docking,radiotherapy,ray,mlflow,tokens,multimodal]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -6,6 +6,8 @@
 Importing has no side effects: no files, no network, no provider SDKs.
 """
 
+import logging
+
 from wordgrad import autograd, config, engine, errors, llm, loss, model, optimizer, prompts
 from wordgrad.autograd import BackwardContext, Module, StringBasedFunction, aggregate, sum
 from wordgrad.batch import map
@@ -31,6 +33,10 @@ from wordgrad.optimizer import TGD, TextualGradientDescent
 from wordgrad.variable import Variable
 
 __version__ = "0.1.0"
+
+logger = logging.getLogger("wordgrad")
+"""The library's logger. wordgrad adds no handler and writes no files: configure logging in
+your program (upstream wrote ``./logs/*.jsonl`` on import)."""
 
 __all__ = [
     "TGD",
@@ -58,6 +64,7 @@ __all__ = [
     "get_forward_engine",
     "get_max_concurrency",
     "llm",
+    "logger",
     "loss",
     "map",
     "max_concurrency",
@@ -76,10 +83,13 @@ __all__ = [
 ]
 
 
+_LAZY = ("tasks", "defaults", "engine_experimental", "utils")
+
+
 def __getattr__(name: str) -> object:
-    # `tasks` loads on first use, as upstream users write `tg.tasks.load_task(...)`.
-    if name == "tasks":
+    # These load on first use, as upstream users write `tg.tasks.load_task(...)`.
+    if name in _LAZY:
         import importlib
 
-        return importlib.import_module("wordgrad.tasks")
+        return importlib.import_module(f"wordgrad.{name}")
     raise AttributeError(f"module 'wordgrad' has no attribute {name!r}")

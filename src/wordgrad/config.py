@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from wordgrad.engine.base import EngineLM
 from wordgrad.engine.registry import default_engine, get_engine
-from wordgrad.errors import NoEngineError
+from wordgrad.errors import InvalidInputError, NoEngineError
 from wordgrad.executor import EXECUTOR
 from wordgrad.llm import Engine
 
@@ -31,8 +31,17 @@ _context_engines: dict[str, contextvars.ContextVar[EngineLM | None]] = {
 
 
 def _as_engine(engine: Engine | str, **kwargs: Any) -> EngineLM:
-    # Any transport will do; EngineLM is what this module's callers are typed against.
-    return get_engine(engine, **kwargs) if isinstance(engine, str) else cast(EngineLM, engine)
+    if isinstance(engine, str):
+        return get_engine(engine, **kwargs)
+    # Any transport will do (an object with complete(request) -> Response); EngineLM is what
+    # this module's callers are typed against.
+    if not isinstance(engine, EngineLM) and not callable(getattr(engine, "complete", None)):
+        raise InvalidInputError(
+            f"expected an engine or an engine's name, got {type(engine).__name__} "
+            f"({engine!r:.60}); e.g. 'gpt-4o', tg.get_engine('openai/gpt-4o-mini') or your own "
+            "EngineLM subclass"
+        )
+    return cast(EngineLM, engine)
 
 
 def _current(kind: str) -> EngineLM | None:

@@ -56,6 +56,7 @@ from wordgrad.engine.cache import ResponseCache, resolve_cache
 from wordgrad.engine.retry import Attempts, RetryPolicy
 from wordgrad.engine.usage import record
 from wordgrad.errors import (
+    ConfigurationError,
     ContextLengthError,
     DeadlineExceededError,
     EngineError,
@@ -503,6 +504,9 @@ class Executor:
             if self._lanes.get(key) is dropped:
                 del self._lanes[key]
             self._waiting.pop(dropped, None)
+        # A view of another engine (wordgrad.engine.sampled) queues in that engine's lane: it
+        # shares its limits, rate and cache.
+        engine = getattr(engine, "lane_owner", None) or engine
         lane = self._lanes.get(id(engine))
         if lane is None or lane._engine() is not engine:
             lane = self._lanes[id(engine)] = _Lane(engine)
@@ -791,8 +795,18 @@ def _with_defaults(engine: Engine, request: Request) -> Request:
 
 
 def _check(engine: Engine, request: Request) -> None:
-    """Refuse, before sending, what the engine says it cannot take."""
+    """Refuse, before sending, what the engine says it cannot take: images when
+    ``capabilities.images`` is false, a grammar it cannot follow, a prompt longer than its context
+    window (counted with ``engine.count_tokens`` when it has one, e.g. tiktoken's exact counts for
+    OpenAI's models, see :mod:`wordgrad.tokens`)."""
     capabilities = engine.capabilities
+    if request.has_images and not capabilities.images:
+        raise ConfigurationError(
+            f"{request.role + ': ' if request.role else ''}the prompt holds an image but "
+            f"{engine.name} is not marked as taking images; use a multimodal model (e.g. "
+            "'gpt-4o'), pass is_multimodal=True to your own engine, or set engine.capabilities = "
+            "dataclasses.replace(engine.capabilities, images=True) if it does take them"
+        )
     fmt = request.response_format
     if fmt is not None and fmt.kind == "grammar" and not capabilities.grammar:
         raise InvalidRequestError(

@@ -14,6 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from wordgrad.errors import InvalidInputError
+from wordgrad.images import check_image
+
 MessageRole = Literal["system", "user", "assistant"]
 Purpose = Literal["forward", "backward", "optimizer", "evaluation", "other"]
 """Why a request was made; usage is totalled per purpose."""
@@ -21,10 +24,20 @@ Purpose = Literal["forward", "backward", "optimizer", "evaluation", "other"]
 
 @dataclass(frozen=True)
 class ImagePart:
-    """An image inside a message, as raw bytes plus its MIME type."""
+    """An image inside a message, as raw bytes plus its MIME type.
+
+    The bytes are checked when the part is made (:func:`wordgrad.images.check_image`), and the
+    MIME type is the one they really have, whatever was passed.
+
+    Raises:
+        wordgrad.images.InvalidImageError: the bytes are not a complete PNG, JPEG, GIF or WebP.
+    """
 
     data: bytes
     mime_type: str = "image/png"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mime_type", check_image(self.data))
 
 
 ContentPart = str | ImagePart
@@ -36,6 +49,12 @@ class Message:
 
     role: MessageRole
     content: str | tuple[ContentPart, ...]
+
+    def __post_init__(self) -> None:
+        texts = [self.content] if isinstance(self.content, str) else self.content
+        for text in texts:
+            if isinstance(text, str):
+                check_text(text, f"the {self.role} message")
 
     @property
     def text(self) -> str:
@@ -104,6 +123,18 @@ class Request:
     a feedback request's system prompt and the call's system prompt. The executor lets the first
     request of such a group warm a provider's prefix cache before the rest are sent; Anthropic's
     engine marks the point with ``cache_control``. Not part of the fingerprint."""
+    sample: int | None = None
+    """Which sample this is, for drawing several replies to the same messages (self-consistency,
+    majority votes at temperature > 0). Never sent to the provider; part of the fingerprint, so
+    samples 0, 1, 2 ... are cached and de-duplicated separately instead of all getting the first
+    reply."""
+
+    def __post_init__(self) -> None:
+        sample = self.sample
+        if sample is not None and (
+            isinstance(sample, bool) or not isinstance(sample, int) or sample < 0
+        ):
+            raise InvalidInputError(f"sample must be a whole number >= 0, got {self.sample!r}")
 
     @classmethod
     def chat(
@@ -207,6 +238,8 @@ class Request:
             "n": self.n,
             "response_format": self.response_format.canonical() if self.response_format else None,
             "extra": [[k, v] for k, v in self.extra],
+            # Only when set, so requests without a sample index keep their earlier fingerprints.
+            **({"sample": self.sample} if self.sample is not None else {}),
         }
 
     def fingerprint(self, *, provider: str = "", model: str = "") -> str:
@@ -221,7 +254,7 @@ class Request:
 
 
 _SAMPLING_FIELDS = frozenset(
-    {"temperature", "max_tokens", "top_p", "seed", "stop", "n", "response_format"}
+    {"temperature", "max_tokens", "top_p", "seed", "stop", "n", "response_format", "sample"}
 )
 
 
@@ -329,7 +362,7 @@ def _as_content(prompt: str | Sequence[str | bytes | ImagePart]) -> str | tuple[
     parts: list[ContentPart] = []
     for item in prompt:
         if isinstance(item, bytes):
-            parts.append(ImagePart(item, sniff_image_type(item)))
+            parts.append(ImagePart(item))
         elif isinstance(item, (str, ImagePart)):
             parts.append(item)
         else:
@@ -340,16 +373,29 @@ def _as_content(prompt: str | Sequence[str | bytes | ImagePart]) -> str | tuple[
 
 
 def sniff_image_type(data: bytes) -> str:
-    """The MIME type of image bytes, from their first bytes (PNG, JPEG, GIF, WebP)."""
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "application/octet-stream"
+    """The MIME type of image bytes, after :func:`wordgrad.images.check_image` checked them."""
+    return check_image(data)
+
+
+def check_text(text: str, what: str = "the text") -> str:
+    """``text`` unchanged, after checking it can be encoded as UTF-8 (as every provider needs).
+
+    Raises:
+        InvalidInputError: the text holds a lone surrogate (half of a UTF-16 pair, typically from
+            text decoded with ``errors="surrogateescape"`` or cut in the middle of an emoji); the
+            message gives its position and the fix.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        shown = text[max(0, error.start - 20) : error.start].encode("unicode_escape").decode()
+        raise InvalidInputError(
+            f"{what} holds a lone surrogate {text[error.start]!r} at character {error.start} "
+            f"(after {shown!r}), which cannot be sent as UTF-8. Repair the text first, e.g. "
+            "text.encode('utf-8', 'replace').decode('utf-8'), or decode the source file "
+            "with errors='replace'"
+        ) from None
+    return text
 
 
 def _canonical_content(content: str | tuple[ContentPart, ...]) -> Any:

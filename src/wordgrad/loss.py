@@ -34,13 +34,43 @@ def _instruction_and_system(
     )
 
 
+DEFAULT_TEST_TIME = TEMPLATES["loss.multichoice_system"]
+"""The default system prompt of :class:`MultiChoiceTestTime` (upstream's constant name)."""
+
+
 class _Evaluation(Module):
     """Shared parts: the trainable prompts of an evaluation are its parameters."""
 
     _prompt_variables: tuple[Variable | None, ...] = ()
+    llm_call: LLMCall
 
     def parameters(self) -> list[Variable]:
         return [v for v in self._prompt_variables if v is not None and v.requires_grad]
+
+    @property
+    def engine(self) -> Engine:
+        """The engine that evaluates (upstream's attribute)."""
+        return self.llm_call.engine
+
+    @property
+    def formatted_llm_call(self) -> LLMCall:
+        """Upstream's name for the call an evaluation makes."""
+        return self.llm_call
+
+    @property
+    def multimodal_llm_call(self) -> LLMCall:
+        """Upstream's name for the call an image evaluation makes."""
+        return self.llm_call
+
+    @property
+    def format_string(self) -> str:
+        """The prompt's format string (formatted evaluations only; "" otherwise)."""
+        return str(getattr(self.llm_call, "format_string", ""))
+
+    @property
+    def tt_system_prompt(self) -> Variable | None:
+        """Upstream's name for a test-time critic's system prompt."""
+        return getattr(self, "system_prompt", None)
 
 
 class TextLoss(_Evaluation):
@@ -154,6 +184,11 @@ class MultiChoiceTestTime(_Evaluation):
         )
         self.llm_call.purpose = "evaluation"
         self._prompt_variables = (self.evaluation_instruction, self.system_prompt)
+
+    @property
+    def fields(self) -> list[str]:
+        """The names in the prompt's format string (upstream's attribute)."""
+        return list(getattr(self.llm_call, "fields", []))
 
     def forward(self, question: str | Variable, prediction: Variable) -> Variable:
         """The critique of ``prediction`` as a solution to ``question``."""

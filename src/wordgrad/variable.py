@@ -30,7 +30,8 @@ from wordgrad.errors import GraphError, InvalidInputError, NodeError
 from wordgrad.executor import completed, derive, gather, resolve
 from wordgrad.graph import GradientJob, picture, run_backward, to_dot
 from wordgrad.graph_render import graph_svg_object, render_graph_svg
-from wordgrad.llm import Engine, Message, Request
+from wordgrad.images import check_image
+from wordgrad.llm import Engine, Message, Request, check_text
 
 Value = str | bytes
 """What a variable holds once it is computed."""
@@ -172,6 +173,16 @@ class Variable:
             raise InvalidInputError(
                 f"role_description must be a string, got {type(role_description).__name__}"
             )
+        if not _is_bool(requires_grad):
+            raise InvalidInputError(
+                f"requires_grad must be True or False, got {requires_grad!r} "
+                f"({type(requires_grad).__name__}) for {role_description!r}"
+            )
+        requires_grad = bool(requires_grad)
+        if isinstance(predecessors, Variable):
+            raise InvalidInputError(
+                "predecessors must be a list of Variables; wrap the single one: predecessors=[v]"
+            )
         predecessors = list(predecessors or [])
         for predecessor in predecessors:
             if not isinstance(predecessor, Variable):
@@ -189,10 +200,14 @@ class Variable:
             if value not in ("", b""):
                 raise InvalidInputError("give either a value or an image_path, not both")
             value = _read_image(image_path)
-        elif isinstance(value, bytes) and requires_grad:
-            raise InvalidInputError(
-                "an image value cannot be optimized; pass requires_grad=False for bytes values"
-            )
+            check_image(value, source=f"image_path {image_path!r}")
+        elif isinstance(value, (bytes, bytearray)):
+            if requires_grad:
+                raise InvalidInputError(
+                    "an image value cannot be optimized; pass requires_grad=False for bytes values"
+                )
+            value = bytes(value)
+            check_image(value, source=f"the value of {role_description!r}")
         self._future: Future[str] | None = None
         self._value: Value = _coerce(value)
         self.image_path = image_path
@@ -533,13 +548,33 @@ def _unique_trainable(variables: Sequence[Variable]) -> list[Variable]:
     return [v for v in dict.fromkeys(variables) if v.requires_grad]
 
 
+def _is_bool(value: object) -> bool:
+    kind = type(value)
+    return isinstance(value, bool) or (
+        kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")
+    )
+
+
 def _coerce(value: object) -> Value:
-    if isinstance(value, (str, bytes)):
+    if isinstance(value, str):
+        return check_text(value, "the variable's value")
+    if isinstance(value, bytes):
         return value
     if isinstance(value, bool):
         return str(value)
     if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        shape = getattr(value, "shape", ())
+        if shape != ():
+            raise InvalidInputError(
+                f"a Variable's value must be text, got a numpy array of shape {shape}; pick one "
+                "element (array[i]) or join the elements into text first, e.g. "
+                "', '.join(map(str, array))"
+            )
         value = value.item()  # numpy scalars, as they come out of pandas
+        if isinstance(value, str):
+            return check_text(value, "the variable's value")
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, (int, float)):
         return str(value)
     raise InvalidInputError(

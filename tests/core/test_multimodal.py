@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import wordgrad as tg
+from tests import imaging
 from wordgrad.autograd import MultimodalLLMCall, OrderedFieldsMultimodalLLMCall
 from wordgrad.errors import ConfigurationError
 from wordgrad.llm import Capabilities, ImagePart, Request
@@ -13,7 +14,7 @@ from wordgrad.variable import Variable
 
 from .scripts import give_feedback, kind_of
 
-PNG = b"\x89PNG\r\n\x1a\nfake-pixels"
+PNG = imaging.png()
 
 
 def vision_engine() -> tg.ScriptedEngine:

@@ -8,6 +8,7 @@ import warnings
 import pytest
 
 import wordgrad as tg
+from tests import imaging
 from wordgrad.errors import ContextLengthError, NoGradientWarning, UpdateParseError
 from wordgrad.llm import Capabilities, Request
 from wordgrad.optimizer import TextualGradientDescentwithMomentum
@@ -218,7 +219,7 @@ def test_engines_with_structured_output_are_asked_for_json() -> None:
 def test_empty_parameter_list_and_non_text_parameters_are_rejected() -> None:
     with pytest.raises(tg.errors.InvalidInputError, match="empty parameter list"):
         tg.TGD([], engine=tg.ScriptedEngine())
-    image = Variable(b"\x89PNG", requires_grad=False, role_description="image")
+    image = Variable(imaging.PNG, requires_grad=False, role_description="image")
     with pytest.raises(tg.errors.InvalidInputError, match="only text"):
         tg.TGD([image], engine=tg.ScriptedEngine())
 
@@ -255,7 +256,7 @@ def test_updates_that_copy_our_tags_or_a_training_input_are_flagged() -> None:
         tg.TGD([parameter], engine=copying).step()
     messages = [str(w.message) for w in caught]
     assert any("<FEEDBACK>" in m for m in messages)
-    assert any("verbatim" in m for m in messages)
+    assert any("training inputs" in m for m in messages)
 
     give_feedback(parameter, "fine")
     clean = tg.ScriptedEngine(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import wordgrad as tg
+from tests import imaging
 from wordgrad.errors import GraphError, InvalidInputError
 from wordgrad.variable import Variable
 
@@ -39,11 +40,11 @@ def test_frozen_variable_cannot_be_built_from_a_trainable_one() -> None:
 
 def test_bytes_value_must_be_frozen_and_image_path_reads_a_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidInputError, match="requires_grad=False"):
-        Variable(b"\x89PNG", role_description="image")
+        Variable(imaging.PNG, role_description="image")
     image = tmp_path / "pixel.png"
-    image.write_bytes(b"\x89PNG\r\n")
+    image.write_bytes(imaging.PNG)
     loaded = Variable(image_path=str(image), requires_grad=False, role_description="image")
-    assert loaded.value == b"\x89PNG\r\n"
+    assert loaded.value == imaging.PNG
     with pytest.raises(InvalidInputError, match="not both"):
         Variable("text", image_path=str(image), role_description="image")
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 import wordgrad.engine.base as base
+from tests import imaging
 from wordgrad import executor
 from wordgrad.engine import EngineLM, RateLimiter, ScriptedEngine, track
-from wordgrad.errors import ContextLengthError, ServerError
+from wordgrad.errors import ConfigurationError, ContextLengthError, ServerError
 from wordgrad.executor import EXECUTOR, resolve
 from wordgrad.llm import Capabilities, Request, Response
 
@@ -61,9 +62,26 @@ def test_an_upstream_style_engine_runs_through_the_executor() -> None:
 
 def test_an_upstream_style_engine_receives_images_as_bytes() -> None:
     engine = UpstreamStyle()
+    engine.is_multimodal = True  # upstream's flag on a user's engine that takes images
     engine.configure(cache=False)
-    engine.send(Request.chat(["look", b"\x89PNG...."]))
-    assert engine.calls[0][0] == ["look", b"\x89PNG...."]
+    engine.send(Request.chat(["look", imaging.PNG]))
+    assert engine.calls[0][0] == ["look", imaging.PNG]
+
+
+def test_an_image_to_an_engine_without_image_input_is_refused_before_sending() -> None:
+    engine = UpstreamStyle()
+    engine.configure(cache=False)
+
+    with pytest.raises(ConfigurationError, match="not marked as taking images"):
+        engine.generate(["look", imaging.PNG])
+    with pytest.raises(ConfigurationError, match="is_multimodal=True"):
+        engine.send(Request.chat(["look", imaging.PNG]))
+    assert engine.calls == []
+
+    text_only = ScriptedEngine(["never sent"], model_string="gpt-3.5-turbo")
+    with pytest.raises(ConfigurationError, match="not marked as taking images"):
+        text_only.generate(["what is this?", imaging.PNG])
+    assert text_only.requests == []
 
 
 def test_generate_must_return_text() -> None:
@@ -189,7 +207,7 @@ def test_engine_defaults_fill_what_the_request_leaves_unset() -> None:
 
 def test_a_prompt_too_long_for_the_window_fails_before_sending() -> None:
     engine = ScriptedEngine(capabilities=Capabilities(max_context_tokens=10))
-    with pytest.raises(ContextLengthError, match="about 25 tokens"):
+    with pytest.raises(ContextLengthError, match="about 26 tokens"):
         engine.send(Request.chat("x" * 100))
     assert engine.requests == []
 
@@ -266,10 +284,10 @@ def test_is_multimodal_on_a_users_engine_is_honoured() -> None:
 
     engine = Vision()
     assert engine.capabilities.images
-    image = tg.Variable(b"\x89PNG....", requires_grad=False, role_description="photo")
+    image = tg.Variable(imaging.PNG, requires_grad=False, role_description="photo")
     question = tg.Variable("What is it?", requires_grad=False, role_description="question")
     assert tg.autograd.MultimodalLLMCall(engine)([image, question]).value == "a cat"
-    assert engine.seen == [[b"\x89PNG....", "What is it?"]]
+    assert engine.seen == [[imaging.PNG, "What is it?"]]
 
 
 def test_a_subclass_overriding_generate_of_a_provider_engine_is_what_runs() -> None:

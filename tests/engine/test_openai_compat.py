@@ -6,6 +6,7 @@ the exception that comes out.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 import openai
 import pytest
 
+from tests import imaging
 from tests.engine.conftest import (
     FAST_RETRY,
     Reply,
@@ -105,13 +107,15 @@ def test_generate_and_call_use_the_default_system_prompt_and_greedy_decoding(
 
 def test_images_are_sent_as_data_urls(server: StubServer) -> None:
     server.queue(json_reply(completion("a cat")))
-    engine = engine_for(server)
+    engine = engine_for(server, is_multimodal=True)  # "my-model" is not known to take images
 
-    engine.generate(["What is this?", ImagePart(b"\x89PNG....", "image/png")])
+    engine.generate(["What is this?", ImagePart(imaging.PNG, "image/png")])
 
     content = server.received[0].json["messages"][1]["content"]
     assert content[0] == {"type": "text", "text": "What is this?"}
-    assert content[1]["image_url"]["url"] == "data:image/png;base64,iVBORy4uLi4="
+    assert content[1]["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(
+        imaging.PNG
+    ).decode("ascii")
 
 
 def test_n_choices_come_back_in_order(server: StubServer) -> None:
@@ -585,7 +589,7 @@ def test_a_model_named_gpt_4o_takes_images_behind_any_base_url(
 
     assert engine.capabilities.images
     assert engine.capabilities.max_context_tokens == 128_000
-    image = tg.Variable(b"\x89PNG....", requires_grad=False, role_description="image")
+    image = tg.Variable(imaging.PNG, requires_grad=False, role_description="image")
     question = tg.Variable("What is this?", requires_grad=False, role_description="question")
     assert tg.autograd.MultimodalLLMCall(engine)([image, question]).value == "a red square"
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
 
+from tests import imaging
 from tests.engine.conftest import FAST_RETRY, Reply, StubServer, completion, json_reply
 from wordgrad.engine import AnthropicEngine, GeminiEngine, LiteLLMEngine, get_engine
 from wordgrad.errors import (
@@ -17,6 +19,8 @@ from wordgrad.errors import (
     ServerError,
 )
 from wordgrad.llm import ImagePart, Request, ResponseFormat
+
+JPEG = imaging.jpeg()
 
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}}
 
@@ -48,7 +52,7 @@ def anthropic_engine(server: StubServer) -> AnthropicEngine:
 def test_anthropic_request_and_response(server: StubServer) -> None:
     server.queue(json_reply(anthropic_message()))
     request = Request.chat(
-        ["Capital?", ImagePart(b"\xff\xd8jpeg", "image/jpeg")],
+        ["Capital?", ImagePart(JPEG, "image/jpeg")],
         system_prompt="Be brief.",
         temperature=0.2,
         stop=["END"],
@@ -78,7 +82,7 @@ def test_anthropic_request_and_response(server: StubServer) -> None:
     assert user["content"][1]["source"] == {
         "type": "base64",
         "media_type": "image/jpeg",
-        "data": "/9hqcGVn",
+        "data": base64.b64encode(JPEG).decode("ascii"),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from wordgrad.autograd.function import Function
 from wordgrad.variable import Variable, combine, combined_role, new_reduce_group
 
 
@@ -30,3 +31,17 @@ def aggregate(variables: Sequence[Variable]) -> Variable:
         name="Aggregate",
         reduce_group=new_reduce_group(),
     )
+
+
+class Sum(Function):
+    """``Sum()(variables)`` is :func:`sum` (upstream's class form)."""
+
+    def forward(self, variables: Sequence[Variable]) -> Variable:
+        return sum(variables)
+
+
+class Aggregate(Function):
+    """``Aggregate()(variables)`` is :func:`aggregate` (upstream's class form)."""
+
+    def forward(self, variables: Sequence[Variable]) -> Variable:
+        return aggregate(variables)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from wordgrad.autograd.algebra import aggregate, sum
 from wordgrad.autograd.llm_ops import FormattedLLMCall, LLMCall
 from wordgrad.llm import Engine
 from wordgrad.variable import Variable
@@ -31,3 +32,6 @@ def formatted_llm_call(
     return FormattedLLMCall(engine, format_string, fields, system_prompt)(
         inputs, response_role_description
     )
+
+
+__all__ = ["aggregate", "formatted_llm_call", "llm_call", "sum"]

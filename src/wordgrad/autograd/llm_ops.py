@@ -14,7 +14,7 @@ from wordgrad import prompts
 from wordgrad.autograd.feedback import feedback_jobs
 from wordgrad.autograd.function import Function
 from wordgrad.config import resolve_engine
-from wordgrad.errors import InvalidInputError
+from wordgrad.errors import ConfigurationError, InvalidInputError
 from wordgrad.executor import EXECUTOR, derive, resolve
 from wordgrad.graph import GradientJob, is_grad_enabled
 from wordgrad.llm import Engine, ImagePart, Purpose, Request
@@ -147,6 +147,7 @@ class LLMCall(Function):
         """Ask the engine with ``prompt()`` (built once ``inputs`` are ready) and this call's
         system prompt; feedback later flows to the system prompt and ``inputs``."""
         engine = self.engine
+        check_images_allowed(engine, inputs)
         return call_llm(
             engine,
             build=lambda: Request.chat(prompt(), self._system_text() or _default_system(engine)),
@@ -191,6 +192,12 @@ class FormattedLLMCall(LLMCall):
             raise InvalidInputError(
                 f"inputs must have exactly the fields {sorted(self.fields)}, got {sorted(inputs)}"
             )
+        for name, variable in inputs.items():
+            if isinstance(variable, Variable) and _holds_image(variable):
+                raise InvalidInputError(
+                    f"field {name!r} holds an image, which a format string cannot carry; use "
+                    "OrderedFieldsMultimodalLLMCall(engine, fields) for prompts with images"
+                )
 
         def prompt() -> str:
             return self.format_string.format_map({k: v.text for k, v in inputs.items()})
@@ -229,6 +236,31 @@ def _prompt_of(variable: Variable) -> str | list[str | bytes]:
     """A variable's value as a prompt: text as it is, an image as a one-part list."""
     value = variable.value
     return value if isinstance(value, str) else [value]
+
+
+def _holds_image(variable: Variable) -> bool:
+    """Whether ``variable`` already holds image bytes (a pending or failed value is not read)."""
+    if variable._is_pending():
+        return False
+    try:
+        return isinstance(variable.value, bytes)
+    except Exception:  # a failed value: its error surfaces where the value is used
+        return False
+
+
+def check_images_allowed(engine: Engine, inputs: Sequence[object]) -> None:
+    """Raise :class:`ConfigurationError` when an input holds an image the engine cannot take.
+
+    Whether an engine takes images is ``engine.capabilities.images`` (set from the model's name;
+    override it when you know better).
+    """
+    images = [v for v in inputs if isinstance(v, Variable) and _holds_image(v)]
+    if images and not engine.capabilities.images:
+        raise ConfigurationError(
+            f"{images[0].role_description!r} is an image but {engine.name} is not marked as "
+            "taking images; use a multimodal model (e.g. 'gpt-4o'), or set engine.capabilities "
+            "= dataclasses.replace(engine.capabilities, images=True) if it does take them"
+        )
 
 
 def _check_variables(variables: Sequence[object]) -> None:

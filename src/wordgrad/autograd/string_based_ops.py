@@ -12,7 +12,18 @@ from wordgrad.errors import InvalidInputError
 from wordgrad.executor import EXECUTOR
 from wordgrad.graph import GradientJob, is_grad_enabled
 from wordgrad.llm import Engine
+from wordgrad.prompts.upstream import (
+    CONVERSATION_START_INSTRUCTION_BASE,
+    CONVERSATION_START_INSTRUCTION_CHAIN,
+    CONVERSATION_TEMPLATE_STRING,
+    OBJECTIVE_INSTRUCTION_BASE,
+    OBJECTIVE_INSTRUCTION_CHAIN,
+)
 from wordgrad.variable import Backward, Variable, pending
+
+# Upstream's constant names (our wording), for code that builds its own prompts from them.
+CONVERSATION_START_INSTRUCTION_STRING_FN_BASE = CONVERSATION_START_INSTRUCTION_BASE
+CONVERSATION_START_INSTRUCTION_STRING_FN_CHAIN = CONVERSATION_START_INSTRUCTION_CHAIN
 
 
 class StringBasedFunction(Function):
@@ -88,3 +99,13 @@ class StringBasedFunction(Function):
                 "it must return str, int or float"
             )
         return str(result)
+
+
+__all__ = [
+    "CONVERSATION_START_INSTRUCTION_STRING_FN_BASE",
+    "CONVERSATION_START_INSTRUCTION_STRING_FN_CHAIN",
+    "CONVERSATION_TEMPLATE_STRING",
+    "OBJECTIVE_INSTRUCTION_BASE",
+    "OBJECTIVE_INSTRUCTION_CHAIN",
+    "StringBasedFunction",
+]

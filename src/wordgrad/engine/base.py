@@ -27,6 +27,8 @@ from dataclasses import replace
 from typing import Any
 
 from wordgrad.engine.cache import ResponseCache
+from wordgrad.engine.compat import CachedEngine
+from wordgrad.engine.kvcache import check_cache_setting
 from wordgrad.engine.retry import RetryPolicy
 from wordgrad.llm import (
     Capabilities,
@@ -36,8 +38,18 @@ from wordgrad.llm import (
     Request,
     Response,
     Usage,
-    estimate_tokens_of_length,
 )
+from wordgrad.tokens import count_tokens
+
+__all__ = [
+    "DEFAULT_SYSTEM_PROMPT",
+    "CachedEngine",
+    "EngineLM",
+    "RateLimiter",
+    "attempt_timeout",
+    "carry",
+    "set_attempt_timeout",
+]
 
 DEFAULT_SYSTEM_PROMPT = "You are a careful, helpful assistant. Answer precisely and concisely."
 
@@ -177,6 +189,9 @@ class EngineLM:
     max_concurrency: int | None = None
     requests_per_minute: float | None = None
     is_multimodal: bool | None = None
+    lane_owner: Engine | None = None
+    """The engine whose queue, limits and rate this one shares (set on the views that
+    :func:`wordgrad.engine.sampled` makes); None: its own."""
     _capabilities: Capabilities | None = None
 
     def __init__(
@@ -221,6 +236,7 @@ class EngineLM:
     ) -> None:
         """Set the executor's options for this engine (also usable on a user subclass that
         skipped ``__init__``)."""
+        check_cache_setting(cache)
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
         if requests_per_minute is not None and requests_per_minute <= 0:
@@ -263,8 +279,9 @@ class EngineLM:
         return self.provider
 
     def count_tokens(self, text: str) -> int:
-        """Tokens in ``text``; an estimate unless the provider knows better."""
-        return estimate_tokens_of_length(len(text))
+        """Tokens in ``text`` for this model (:func:`wordgrad.tokens.count_tokens`: exact where
+        a tokenizer works offline, else a per-script estimate that does not under-count)."""
+        return count_tokens(text, self.model_string)
 
     # ------------------------------------------------------------------ the transport
 

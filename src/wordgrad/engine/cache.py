@@ -199,15 +199,24 @@ def resolve_cache(
 
     ``None`` follows ``WORDGRAD_CACHE`` (on by default) and uses the shared default file;
     ``True`` forces the default file; ``False`` disables; a path or a :class:`ResponseCache` is
-    used as given.
+    used as given; any other store with ``get``/``set`` (e.g. ``diskcache.Cache``) or a ``dict``
+    holds the responses itself (:class:`~wordgrad.engine.kvcache.KeyValueCache`).
+
+    Raises:
+        ConfigurationError: ``setting`` is none of these (e.g. a list).
     """
     global _default_cache
+    from wordgrad.engine.kvcache import KeyValueCache, check_cache_setting
+
+    check_cache_setting(setting)
     if setting is False:
         return None
     if isinstance(setting, ResponseCache):
         return setting
     if isinstance(setting, (str, os.PathLike)):
         return ResponseCache(setting)
+    if setting is not None and setting is not True:
+        return KeyValueCache(setting)  # the user's own store, e.g. a diskcache.Cache
     if setting is None and not cache_enabled_by_default():
         return None
     with _default_lock:

@@ -17,10 +17,12 @@ SDK.
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import inspect
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +62,8 @@ PROVIDERS: dict[str, Provider] = {
     "anthropic": Provider("anthropic", "AnthropicEngine"),
     "gemini": Provider("gemini", "GeminiEngine"),
     "litellm": Provider("litellm", "LiteLLMEngine"),
+    "bedrock": Provider("bedrock", "BedrockEngine"),
+    "cohere": Provider("cohere", "CohereEngine"),
     "together": _compatible("together"),
     "groq": _compatible("groq"),
     "deepseek": _compatible("deepseek"),
@@ -99,6 +103,11 @@ def _starting(*texts: str) -> Callable[[str], str | None]:
     return lambda name: name if name.startswith(texts) else None
 
 
+def _one_of(*names: str) -> Callable[[str], str | None]:
+    """A rule part: exactly one of ``names``, as it is."""
+    return lambda name: name if name in names else None
+
+
 UPSTREAM_RULES: tuple[tuple[Callable[[str], str | None], str], ...] = (
     (_prefix("experimental:"), "litellm"),
     (_prefix("azure-"), "azure"),
@@ -110,6 +119,7 @@ UPSTREAM_RULES: tuple[tuple[Callable[[str], str | None], str], ...] = (
     (_starting("gpt-", "chatgpt-", "o1", "o3", "o4-"), "openai"),
     (_containing("claude"), "anthropic"),
     (_containing("gemini"), "gemini"),
+    (_one_of("command-r-plus", "command-r", "command", "command-light"), "cohere"),
 )
 """Upstream-style names, tried in order: (match giving the model name or None, provider)."""
 
@@ -146,18 +156,47 @@ def _registered(name: str) -> Callable[..., EngineLM] | None:
     return lambda **kwargs: factory(model_string=rest, **kwargs)
 
 
+_UPSTREAM_PREFIXES = ("experimental:", "azure-", "together-", "groq-", "ollama-", "vllm-")
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def resolve_name(name: str) -> tuple[str, str]:
     """``(provider, model)`` for a built-in engine name, e.g. ``gpt-4o`` → ``("openai", "gpt-4o")``.
 
-    Raises :class:`ConfigurationError` for a name no rule accepts.
+    Raises :class:`ConfigurationError` for a name no rule accepts, a ``provider/model`` name with
+    an unknown provider (``opnai/gpt-4o``), and a provider prefix with no model after it
+    (``openai/``, ``ollama-``).
     """
     name = SHORTCUTS.get(name, name)
     provider, slash, model = name.partition("/")
     if provider in PROVIDERS and (slash or provider in ("local", "scripted")):
+        if slash and not model.strip():
+            raise ConfigurationError(
+                f"{name!r} names the provider {provider!r} but no model after the '/'; "
+                f"write '{provider}/<model>', e.g. "
+                f"{_EXAMPLES.get(provider, provider + '/my-model')!r}"
+            )
         return provider, model
+    upstream_prefix = name.startswith(_UPSTREAM_PREFIXES)
+    if slash and not upstream_prefix:
+        raise ConfigurationError(
+            f"unknown provider {provider!r} in engine name {name!r}"
+            f"{_did_you_mean(provider, PROVIDERS)}; known providers: "
+            f"{', '.join(sorted(PROVIDERS))}, or register your own with "
+            "wordgrad.engine.register_engine(name, factory)"
+        )
     for match, rule_provider in UPSTREAM_RULES:
         found = match(name)
         if found is not None:
+            if not found.strip():
+                raise ConfigurationError(
+                    f"{name!r} has no model name after its prefix; e.g. "
+                    f"{name + 'llama3.2' if name.endswith('-') else name + 'gpt-4o'!r}"
+                )
             return rule_provider, found
     raise ConfigurationError(
         f"unknown engine name {name!r}. Use 'provider/model' with a provider among "
@@ -187,7 +226,83 @@ def get_engine(engine_name: str | EngineLM | None = None, **kwargs: Any) -> Engi
     if factory is not None:
         return factory(**kwargs)
     provider, model = resolve_name(name)
-    return PROVIDERS[provider].build(model, kwargs)
+    return PROVIDERS[provider].build(model, checked_kwargs(name, PROVIDERS[provider], kwargs))
+
+
+SAMPLING_PARAMETERS = frozenset(
+    {
+        "temperature",
+        "max_tokens",
+        "max_completion_tokens",
+        "top_p",
+        "top_k",
+        "min_p",
+        "seed",
+        "stop",
+        "n",
+        "sample",
+        "response_format",
+        "frequency_penalty",
+        "presence_penalty",
+        "repeat_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "reasoning_effort",
+        "user",
+    }
+)
+"""Request parameters ``get_engine`` accepts as an engine's defaults. Others go in
+``extra_body={...}``, which is sent as it is."""
+
+_EXAMPLES = {"openai": "openai/gpt-4o-mini", "ollama": "ollama/llama3.2", "local": "local"}
+
+
+def constructor_parameters(engine_class: type) -> set[str]:
+    """The keyword names the constructors of ``engine_class`` and its bases take."""
+    names: set[str] = set()
+    for cls in engine_class.__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            continue
+        parameters = inspect.signature(init).parameters.values()
+        names |= {
+            p.name
+            for p in parameters
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name != "self"
+        }
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+            break
+    return names
+
+
+def checked_kwargs(name: str, provider: Provider, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` for ``provider``'s engine, with ``extra_body`` merged in, after checking.
+
+    Raises:
+        ConfigurationError: a keyword neither the engine nor the request knows (``temprature=``,
+            ``base_ur=``; with the closest known name), or a ``cache=`` of the wrong type.
+    """
+    from wordgrad.engine.kvcache import check_cache_setting
+
+    kwargs = dict(kwargs)
+    extra_body = kwargs.pop("extra_body", None) or {}
+    if not isinstance(extra_body, dict):
+        raise ConfigurationError(f"extra_body must be a dict, got {type(extra_body).__name__}")
+    engine_class = getattr(
+        importlib.import_module(f"wordgrad.engine.{provider.module}"), provider.cls
+    )
+    known = (constructor_parameters(engine_class) | SAMPLING_PARAMETERS) - set(provider.preset)
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        hints = "".join(_did_you_mean(word, known) for word in unknown)
+        raise ConfigurationError(
+            f"get_engine({name!r}) got unknown keyword argument(s) {unknown}{hints}. It takes "
+            f"{', '.join(sorted(known))}; pass other request fields as extra_body={{...}}"
+        )
+    if "cache" in kwargs:
+        check_cache_setting(kwargs["cache"])
+    return {**kwargs, **extra_body}
 
 
 _default: EngineLM | None = None

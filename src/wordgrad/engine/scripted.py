@@ -28,7 +28,7 @@ from typing import Any
 
 from wordgrad.engine.base import EngineLM
 from wordgrad.engine.cache import ResponseCache
-from wordgrad.errors import WordgradError
+from wordgrad.errors import InvalidInputError, WordgradError
 from wordgrad.llm import Capabilities, Request, Response, Usage
 
 Script = Callable[[Request], "str | BaseException"]
@@ -75,8 +75,19 @@ class ScriptedEngine(EngineLM):
             self._script = script
         elif isinstance(script, Mapping):
             self._script = _by_purpose(dict(script))
+        elif isinstance(script, (str, bytes)):
+            raise InvalidInputError(
+                "script must be a function or a list of replies, not a single string; "
+                f"wrap it: ScriptedEngine([{script!r:.40}])"
+            )
         else:
             self._queue = deque(script)
+            for reply in self._queue:
+                if not isinstance(reply, (str, BaseException)):
+                    raise InvalidInputError(
+                        f"every scripted reply must be a str or an exception, got "
+                        f"{type(reply).__name__} ({reply!r:.60})"
+                    )
             self._script = self._next_from_queue
         self.latency_s = latency_s
         self.requests: list[Request] = []
@@ -100,6 +111,11 @@ class ScriptedEngine(EngineLM):
         reply = self._script(request)
         if isinstance(reply, BaseException):
             raise reply
+        if not isinstance(reply, str):
+            raise InvalidInputError(
+                f"the scripted engine's script returned {type(reply).__name__} ({reply!r:.60}); "
+                "it must return the reply text (a str) or an exception to raise"
+            )
         return Response(
             texts=(reply,),
             usage=Usage.estimate(request, [reply]),

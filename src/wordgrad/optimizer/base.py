@@ -36,6 +36,16 @@ class Optimizer:
         self.defaults: dict[str, Any] = dict(defaults or {})
         self.param_groups: list[ParamGroup] = []
         self.state: dict[Variable, dict[str, Any]] = {}
+        if callable(parameters) and not isinstance(parameters, Variable):
+            raise InvalidInputError(
+                "parameters is a method, not a list: call it, e.g. "
+                "TGD(parameters=model.parameters())"
+            )
+        if isinstance(parameters, (str, bytes)):
+            raise InvalidInputError(
+                "parameters must be Variables, not a string; wrap the text with "
+                "tg.Variable(text, requires_grad=True, role_description=...)"
+            )
         items = list(parameters) if not isinstance(parameters, Variable) else [parameters]
         if not items:
             raise InvalidInputError(

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import warnings
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
 from wordgrad import prompts
 from wordgrad.config import resolve_engine
-from wordgrad.errors import LeakWarning, NoGradientWarning, UpdateParseError
+from wordgrad.errors import InvalidInputError, LeakWarning, NoGradientWarning, UpdateParseError
 from wordgrad.executor import EXECUTOR
 from wordgrad.llm import Engine, Message, Request, Response, ResponseFormat
 from wordgrad.optimizer.base import Optimizer
-from wordgrad.optimizer.leaks import copied_inputs, leaked_tags
-from wordgrad.optimizer.parsing import JSON_FIELD, ReplyFormat, extract_new_value, json_schema
+from wordgrad.optimizer.leaks import copied_inputs, copied_instructions, leaked_tags
+from wordgrad.optimizer.parsing import JSON_FIELD, ReplyFormat, json_schema, parse_update
 from wordgrad.variable import Variable
 
 OnParseError = Literal["raise", "record"]
@@ -56,11 +57,23 @@ class TextualGradientDescent(Optimizer):
         momentum_window: int = 0,
         on_parse_error: OnParseError = "raise",
     ) -> None:
+        for name, entries in (
+            ("constraints", constraints),
+            ("in_context_examples", in_context_examples),
+            ("new_variable_tags", new_variable_tags),
+        ):
+            if isinstance(entries, str) or (
+                entries is not None and not all(isinstance(e, str) for e in entries)
+            ):
+                raise InvalidInputError(
+                    f"{name} must be a list of strings, got {entries!r:.60}; wrap a single "
+                    f"one: {name}=[...]"
+                )
         for name, window in (
             ("gradient_memory", gradient_memory),
             ("momentum_window", momentum_window),
         ):
-            if not isinstance(window, int) or window < 0:
+            if isinstance(window, bool) or not isinstance(window, int) or window < 0:
                 raise ValueError(f"{name} must be a whole number >= 0, got {window!r}")
         if on_parse_error not in ("raise", "record"):
             raise ValueError(f"on_parse_error must be 'raise' or 'record', got {on_parse_error!r}")
@@ -98,6 +111,80 @@ class TextualGradientDescent(Optimizer):
     @property
     def gradient_memory(self) -> int:
         return int(self.param_groups[0]["gradient_memory"])
+
+    # ------------------------------------------------------------------ upstream's attributes
+
+    @property
+    def in_context_examples(self) -> list[str]:
+        return list(self.param_groups[0]["in_context_examples"])
+
+    @property
+    def do_constrained(self) -> bool:
+        """Whether constraints are set (upstream's flag)."""
+        return bool(self.param_groups[0]["constraints"])
+
+    @property
+    def do_in_context_examples(self) -> bool:
+        return bool(self.param_groups[0]["in_context_examples"])
+
+    @property
+    def do_gradient_memory(self) -> bool:
+        return self.gradient_memory > 0
+
+    @property
+    def constraint_text(self) -> str:
+        """The constraints as the update request lists them (numbered, one per line)."""
+        return "\n".join(f"{i}. {c}" for i, c in enumerate(self.constraints, start=1))
+
+    @property
+    def optimizer_system_prompt(self) -> str:
+        """The system prompt of update requests, tags filled in (upstream's attribute)."""
+        return self.system_prompt()
+
+    @property
+    def gradient_memory_dict(self) -> defaultdict[Variable, list[dict[str, str]]]:
+        """The feedback of past updates per parameter, ``[{"value": text}, ...]`` oldest first
+        (upstream's attribute; a copy, built from :attr:`state`). Kept only with
+        ``gradient_memory > 0``, the last ``gradient_memory`` updates."""
+        memory: defaultdict[Variable, list[dict[str, str]]] = defaultdict(list)
+        for parameter, state in self.state.items():
+            memory[parameter] = [{"value": text} for text in state.get("memory", [])]
+        return memory
+
+    def get_gradient_memory_text(self, variable: Variable) -> str:
+        """The past-feedback section the next update of ``variable`` will show ("" if none)."""
+        group = self._group_of(variable)
+        state = self.state.get(variable, {})
+        return _past_feedback(state.get("memory", []), group["gradient_memory"])
+
+    def update_gradient_memory(self, variable: Variable) -> None:
+        """Remember ``variable``'s current feedback in its gradient memory (``step`` does this)."""
+        group = self._group_of(variable)
+        if not group["gradient_memory"]:
+            return
+        state = self.state.setdefault(variable, {"memory": [], "momentum": [], "updates": 0})
+        feedback = variable.get_gradient_text()
+        state["memory"] = [*state["memory"], feedback][-group["gradient_memory"] :]
+
+    @property
+    def momentum_window(self) -> int:
+        return int(self.param_groups[0]["momentum_window"])
+
+    @property
+    def do_momentum(self) -> bool:
+        return self.momentum_window > 0
+
+    @property
+    def momentum_storage(self) -> list[list[dict[str, str]]]:
+        """Per parameter, in order, its earlier values with their feedback (upstream's
+        ``[{"value", "gradients"}]`` lists; a copy, built from :attr:`state`)."""
+        return [
+            [
+                {"value": entry["value"], "gradients": entry["feedback"]}
+                for entry in self.state.get(p, {}).get("momentum", [])
+            ]
+            for p in self.parameters
+        ]
 
     # ------------------------------------------------------------------ the update prompt
 
@@ -159,26 +246,7 @@ class TextualGradientDescent(Optimizer):
         )
 
     def _feedback_text(self, parameter: Variable) -> str:
-        items = []
-        for gradient, context in parameter.gradients_context.items():
-            if not gradient.text.strip():
-                continue
-            if context is None:
-                items.append(prompts.render("optimizer.feedback_plain", text=gradient.text))
-            else:
-                items.append(
-                    prompts.render(
-                        "optimizer.feedback_with_call",
-                        output_role=context["response_desc"],
-                        call=prompts.refer_to_value(
-                            context["context"],
-                            parameter.text,
-                            prompts.render("gradient.variable_reference"),
-                        ),
-                        text=gradient.text,
-                    )
-                )
-        return "\n".join(items) or prompts.render("optimizer.no_feedback")
+        return feedback_text(parameter)
 
     def _group_of(self, parameter: Variable) -> dict[str, Any]:
         for group in self.param_groups:
@@ -209,22 +277,27 @@ class TextualGradientDescent(Optimizer):
         send = EXECUTOR.send_all
         responses = send(engine, [self.update_request(p, engine) for p in targets])
         replies = [response.text for response in responses]
-        values = [extract_new_value(reply, self.reply_format) for reply in replies]
+        parsed = [
+            parse_update(reply, self.reply_format, p.text) for p, reply in zip(targets, replies)
+        ]
+        values = [p.value for p in parsed]
 
         failed = [i for i, value in enumerate(values) if value is None]
         repairs = send(engine, [self._repair_request(responses[i]) for i in failed])
         for i, response in zip(failed, repairs):
             replies[i] = response.text
-            values[i] = extract_new_value(replies[i], self.reply_format)
+            parsed[i] = parse_update(replies[i], self.reply_format, targets[i].text)
+            values[i] = parsed[i].value
 
         errors = []
-        for parameter, value, reply in zip(targets, values, replies):
+        for parameter, value, reply, outcome in zip(targets, values, replies, parsed):
             if value is None:
                 errors.append(
                     UpdateParseError(
-                        f"no new value for {parameter.role_description!r} in the optimizer's "
-                        "reply, even after asking again; the old value was kept. Use a stronger "
-                        "optimizer engine or simpler new_variable_tags",
+                        f"no usable new value for {parameter.role_description!r} in the "
+                        f"optimizer's reply ({outcome.problem}), even after asking again; the old "
+                        "value was kept. Use a stronger optimizer engine or simpler "
+                        "new_variable_tags",
                         parameter_role=parameter.role_description,
                         reply=reply,
                     )
@@ -245,17 +318,29 @@ class TextualGradientDescent(Optimizer):
         calls = [c["context"] for c in parameter.gradients_context.values() if c is not None]
         tags = leaked_tags(new_value, old_value)
         copies = copied_inputs(new_value, old_value, calls)
+        custom = [self.custom_system_prompt] if self.custom_system_prompt else []
+        instructions = copied_instructions(new_value, old_value, custom)
+        role = parameter.role_description
         if tags:
             warnings.warn(
-                f"the update of {parameter.role_description!r} contains the optimizer's own "
-                f"tags {tags}; check the new value or add a constraint against it",
+                f"the update of {role!r} contains the optimizer's own tags {tags}; check the "
+                "new value or add a constraint against it",
                 LeakWarning,
                 stacklevel=3,
             )
         if copies:
             warnings.warn(
-                f"the update of {parameter.role_description!r} pastes {len(copies)} line(s) of "
-                f"training input verbatim (e.g. {copies[0][:60]!r}...); such prompts overfit",
+                f"the update of {role!r} copies {len(copies)} passage(s) of the training inputs "
+                f"(e.g. {_shown(copies[0])!r}); prompts that hold training examples overfit. "
+                "Add a constraint such as 'Do not quote the examples'",
+                LeakWarning,
+                stacklevel=3,
+            )
+        if instructions:
+            warnings.warn(
+                f"the update of {role!r} copies the optimizer's own instructions (e.g. "
+                f"{_shown(instructions[0])!r}); the model that reads this variable never sees "
+                "those instructions, so check the new value",
                 LeakWarning,
                 stacklevel=3,
             )
@@ -276,8 +361,7 @@ class TextualGradientDescent(Optimizer):
         group = self._group_of(parameter)
         state = self.state.setdefault(parameter, {"memory": [], "momentum": [], "updates": 0})
         feedback = parameter.get_gradient_text()
-        if group["gradient_memory"]:
-            state["memory"] = [*state["memory"], feedback][-group["gradient_memory"] :]
+        self.update_gradient_memory(parameter)
         if group["momentum_window"]:
             entry = {"value": parameter.text, "feedback": feedback}
             state["momentum"] = [*state["momentum"], entry][-group["momentum_window"] :]
@@ -314,6 +398,35 @@ class TextualGradientDescentwithMomentum(TextualGradientDescent):
 
 
 TGD = TextualGradientDescent
+
+
+def feedback_text(parameter: Variable) -> str:
+    """The feedback ``parameter`` received, each piece with the call it came from, as the update
+    request shows it (upstream's ``get_gradient_and_context_text``)."""
+    items = []
+    for gradient, context in parameter.gradients_context.items():
+        if not gradient.text.strip():
+            continue
+        if context is None:
+            items.append(prompts.render("optimizer.feedback_plain", text=gradient.text))
+        else:
+            items.append(
+                prompts.render(
+                    "optimizer.feedback_with_call",
+                    output_role=context["response_desc"],
+                    call=prompts.refer_to_value(
+                        context["context"],
+                        parameter.text,
+                        prompts.render("gradient.variable_reference"),
+                    ),
+                    text=gradient.text,
+                )
+            )
+    return "\n".join(items) or prompts.render("optimizer.no_feedback")
+
+
+def _shown(run: str, limit: int = 80) -> str:
+    return run if len(run) <= limit else run[: limit - 3] + "..."
 
 
 def _past_feedback(memory: Sequence[str], window: int) -> str:

@@ -14,7 +14,14 @@ from collections.abc import Mapping
 
 from wordgrad.prompts.templates import TEMPLATES
 
-__all__ = ["TEMPLATES", "block_holding", "refer_to_value", "render", "template_fields"]
+__all__ = [
+    "GRADIENT_TEMPLATE",
+    "TEMPLATES",
+    "block_holding",
+    "refer_to_value",
+    "render",
+    "template_fields",
+]
 
 REFERENCE_MIN_CHARS = 80
 """A value at least this long is replaced by a reference wherever it appears inside a block;
@@ -79,3 +86,12 @@ def refer_to_value(text: str, value: str, reference: str) -> str:
         lambda m: f"<{m.group(1)}>\n{reference}\n</{m.group(1)}>" if m.group(2) == value else m[0],
         text,
     )
+
+
+def __getattr__(name: str) -> str:
+    # Upstream's ``textgrad.prompts.GRADIENT_TEMPLATE``; built in prompts.upstream.
+    if name == "GRADIENT_TEMPLATE":
+        from wordgrad.prompts.upstream import GRADIENT_TEMPLATE
+
+        return GRADIENT_TEMPLATE
+    raise AttributeError(f"module 'wordgrad.prompts' has no attribute {name!r}")

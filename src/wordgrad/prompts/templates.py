@@ -441,3 +441,81 @@ Clinical goals, in order of priority as listed:
 
 # Measurement feedback when the weights text could not be read (no plan was computed).
 TEMPLATES["plan.weights_unreadable"] = "No plan was computed: {error}"
+
+# ---------------------------------------------------------------------------- upstream names
+
+# Pieces that upstream textgrad's prompt modules expose and that no wordgrad request uses; they
+# keep user code that builds prompts from those names running (see prompts/upstream.py).
+
+# The tags that feedback and update requests use, spelled out (upstream's glossaries). Our
+# system prompts leave them out: the requests are short and the tags name themselves.
+TEMPLATES["compat.gradient_glossary"] = """\
+Tags: <SYSTEM_PROMPT> a call's system prompt, <INPUT> its input, <OUTPUT> the model's reply, \
+<FUNCTION> a Python step and its purpose, <OBJECTIVE> what the output is judged by, \
+<CRITICISM> feedback the output received, <VARIABLE> the variable itself, <EXAMPLES> examples \
+to base the feedback on."""
+
+TEMPLATES["compat.optimizer_glossary"] = """\
+Tags: <ROLE> what the variable is for, <VARIABLE> its current text, <FEEDBACK> the feedback, \
+<CALL> the call in which the variable was used, <PAST_FEEDBACK> feedback from earlier steps, \
+<EARLIER_VERSIONS> earlier texts of the variable, <CONSTRAINTS> rules the new text must obey, \
+<EXAMPLES> examples of good values."""
+
+# Stands for the input of a multimodal call, which travels above the conversation as its parts.
+TEMPLATES["compat.multimodal_input"] = "(the text and images sent above)"
+
+# Feedback on a search query from the results it returned.
+TEMPLATES["compat.search_query"] = """The query below was sent to the search engine {engine_name}:
+<QUERY>
+{query}
+</QUERY>
+It returned these results:
+<RESULTS>
+{results}
+</RESULTS>"""
+
+TEMPLATES["compat.search_results_feedback"] = """Feedback on what {engine_name} returned:
+<FEEDBACK>
+{results_gradient}
+</FEEDBACK>"""
+
+# ---------------------------------------------------------------------------- image tasks
+
+# Opening line of each MathVista question (tasks.multimodal.mathvista).
+TEMPLATES["task.mathvista_instruction"] = """\
+Answer the maths question about the image below. Read the figure carefully and reason step \
+by step before you answer."""
+
+# Opening line of each ScienceQA question (tasks.multimodal.scienceqa).
+TEMPLATES["task.scienceqa_instruction"] = """\
+Answer the science question about the image below. Look at the image closely and reason step \
+by step. End with a line of the form 'Answer: (X) option text', where X is the option's letter."""
+
+# What the test-time critic of an image question is asked to do.
+TEMPLATES["task.image_qa_evaluation"] = """\
+Check the proposed answer against the image and the question. Point out misread details of \
+the image and mistakes in the reasoning or arithmetic. Do not give the right answer yourself."""
+
+# Pulling the final answer out of a free-form reply to a MathVista question, shown with examples.
+TEMPLATES["task.answer_extraction_examples"] = """\
+Read a model's reply to a question and write only its final answer, in the form the question \
+asks for (an integer, a decimal with the stated precision, a list, or the text of an option).
+
+Question: How many red blocks are left once the two small ones are removed?
+Reply: There are five red blocks; two are small, so three remain. The answer is 3.
+Extracted answer: 3
+
+Question: What is the slope of the line, to one decimal place?
+Reply: It rises 3 over a run of 2, so the slope is 1.5.
+Extracted answer: 1.5
+
+Question: Which shape has the largest area? Choices: (A) circle (B) square (C) triangle
+Reply: Comparing them, the square covers the most space, so (B).
+Extracted answer: square"""
+
+TEMPLATES["task.answer_extraction"] = """\
+{examples}
+
+Question: {query}
+Reply: {response}
+Extracted answer: """

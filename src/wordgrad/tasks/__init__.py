@@ -35,6 +35,7 @@ from wordgrad.tasks.humaneval import HumanEval
 from wordgrad.tasks.instance import GPQAInstanceDataset, MMLUInstanceDataset
 from wordgrad.tasks.leetcode import LeetCodeHardEval
 from wordgrad.tasks.mmlu import MMLU
+from wordgrad.variable import Variable
 
 Metric = Literal["default", "exact", "llm"]
 EvalFn = StringBasedFunction | MultiFieldTokenParsedEvaluation
@@ -75,6 +76,7 @@ def load_task(
         ValueError: an unknown task name or metric.
         DataError: the data is missing and cannot be downloaded, or is corrupt.
     """
+    _check_name(task_name)
     if metric not in ("default", "exact", "llm"):
         raise ValueError(f"metric must be 'default', 'exact' or 'llm', got {metric!r}")
     if task_name.startswith("BBH_") and task_name[4:] in BBH_TASKS:
@@ -94,6 +96,14 @@ def load_task(
     raise ValueError(
         f"unknown task {task_name!r}; load_task knows: {', '.join(AVAILABLE_DATASETS)}"
     )
+
+
+def _check_name(task_name: object) -> None:
+    if not isinstance(task_name, str):
+        raise TypeError(
+            f"task_name must be a string such as 'BBH_object_counting', got "
+            f"{type(task_name).__name__}"
+        )
 
 
 def _eval_fn(
@@ -126,6 +136,7 @@ def load_instance_task(
         ValueError: an unknown task name.
         DataError: the data is missing and cannot be downloaded, or is corrupt.
     """
+    _check_name(task_name)
     dataset: Dataset[tuple[object, ...]]
     if task_name.startswith("MMLU_"):
         dataset = MMLUInstanceDataset(
@@ -154,11 +165,13 @@ __all__ = [
     "BigBenchHard",
     "DataLoader",
     "Dataset",
+    "EngineLM",
     "GPQAInstanceDataset",
     "GSM8K_DSPy",
     "HumanEval",
     "LeetCodeHardEval",
     "MMLUInstanceDataset",
+    "Variable",
     "load_instance_task",
     "load_task",
 ]

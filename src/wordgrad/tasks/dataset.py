@@ -70,8 +70,13 @@ class DataLoader(Generic[T]):
         shuffle: bool = True,
         seed: int | random.Random | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+        if not hasattr(data, "__len__") or not hasattr(data, "__getitem__"):
+            raise TypeError(
+                f"data must be indexable with a length (a Dataset or a list), got "
+                f"{type(data).__name__}; wrap an iterator with list(...)"
+            )
         self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle

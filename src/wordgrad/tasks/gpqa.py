@@ -18,7 +18,14 @@ import os
 import random
 
 from wordgrad.tasks.data import Source, fetch, read_csv
-from wordgrad.tasks.multichoice import LETTERS, MultipleChoiceQuestion
+from wordgrad.tasks.dataset import Dataset
+from wordgrad.tasks.multichoice import (
+    LETTERS,
+    QUERY_TEMPLATE_MULTICHOICE,
+    MultipleChoiceQuestion,
+    eval_string_based,
+    render_prompts,
+)
 
 SUBSETS = ("gpqa_diamond",)
 CHOICE_SEED = 42
@@ -61,3 +68,44 @@ def load_questions(
         answer = LETTERS[order.index(len(choices) - 1)]
         questions.append(MultipleChoiceQuestion(row["Question"], shown, answer))
     return questions
+
+
+class GPQA(Dataset[tuple[str, str]]):
+    """GPQA as ``(question prompt, answer letter)`` pairs (upstream's ``GPQA(subset, root)``).
+
+    Args:
+        subset: ``"gpqa_diamond"``.
+        root: a data folder to read first (else ``$WORDGRAD_DATA``, then the download cache).
+    """
+
+    def __init__(
+        self, subset: str = "gpqa_diamond", root: str | os.PathLike[str] | None = None
+    ) -> None:
+        super().__init__(render_prompts(load_questions(subset.lower(), root)))
+        self.subset = subset
+
+
+__all__ = [
+    "GPQA",
+    "QUERY_TEMPLATE_MULTICHOICE",
+    "SUBSETS",
+    "GPQAInstanceDataset",  # noqa: F822 (module __getattr__)
+    "GPQAInstanceDatasetOpenAI",  # noqa: F822
+    "eval_string_based",
+    "load_questions",
+    "source",
+]
+
+
+def __getattr__(name: str) -> object:
+    # Upstream kept the instance datasets in this module; ours live in tasks.instance, which
+    # imports this one.
+    if name == "GPQAInstanceDataset":
+        from wordgrad.tasks import instance
+
+        return instance.GPQAInstanceDataset
+    if name == "GPQAInstanceDatasetOpenAI":
+        from wordgrad.tasks import instance
+
+        return instance.GPQAInstanceDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

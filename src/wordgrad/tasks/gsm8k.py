@@ -84,3 +84,39 @@ class GSM8K_DSPy(Dataset[tuple[str, str]]):
     def get_task_description(self) -> str:
         """A starting system prompt: reason, then end with ``Answer: <number>``."""
         return TASK_DESCRIPTION
+
+
+class GSM8K(Dataset[tuple[str, str]]):
+    """GSM8K split as upstream's base class splits it: ``test`` is the first 300 test problems,
+    ``val`` the first 100 training problems and ``train`` the rest, in file order.
+
+    Args:
+        subset: ``"main"`` (the only subset with plain answers).
+        root: a data folder to read first (else ``$WORDGRAD_DATA``, then the download cache).
+        split: ``"train"``, ``"val"`` or ``"test"``.
+    """
+
+    def __init__(
+        self,
+        subset: str = "main",
+        root: str | os.PathLike[str] | None = None,
+        split: Split = "train",
+    ) -> None:
+        if subset != "main":
+            raise ValueError(f"GSM8K subset must be 'main', got {subset!r}")
+        check_split(split)
+        path = fetch(source("test" if split == "test" else "train"), root)
+        items = [
+            (
+                "Question: " + str(field(r, "question", path)),
+                final_answer(field(r, "answer", path), path),
+            )
+            for r in read_jsonl(path)
+        ]
+        bounds = {"test": (0, 300), "val": (0, 100), "train": (100, None)}[split]
+        super().__init__(items[bounds[0] : bounds[1]])
+        self.split = split
+
+    def get_task_description(self) -> str:
+        """A starting system prompt: reason, then end with ``Answer: <number>``."""
+        return TASK_DESCRIPTION

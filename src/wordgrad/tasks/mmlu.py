@@ -14,7 +14,13 @@ from typing import Literal
 from wordgrad.errors import DataError
 from wordgrad.tasks.data import Source, fetch, read_csv
 from wordgrad.tasks.dataset import Dataset, check_split
-from wordgrad.tasks.multichoice import LETTERS, MultipleChoiceQuestion, render_prompts
+from wordgrad.tasks.multichoice import (
+    LETTERS,
+    QUERY_TEMPLATE_MULTICHOICE,
+    MultipleChoiceQuestion,
+    eval_string_based,
+    render_prompts,
+)
 
 Split = Literal["train", "dev", "test"]
 
@@ -67,3 +73,23 @@ class MMLU(Dataset[tuple[str, str]]):
         super().__init__(render_prompts(load_questions(subset, split, data_dir)))
         self.subset = subset
         self.split = split
+
+
+__all__ = [
+    "MMLU",
+    "QUERY_TEMPLATE_MULTICHOICE",
+    "MMLUInstanceDataset",  # noqa: F822 (module __getattr__)
+    "eval_string_based",
+    "load_questions",
+    "source",
+]
+
+
+def __getattr__(name: str) -> object:
+    # Upstream kept the instance datasets in this module; ours live in tasks.instance, which
+    # imports this one.
+    if name == "MMLUInstanceDataset":
+        from wordgrad.tasks import instance
+
+        return instance.MMLUInstanceDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

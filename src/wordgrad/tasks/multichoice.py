@@ -49,3 +49,18 @@ class ChoiceScorer:
 def render_prompts(questions: Sequence[MultipleChoiceQuestion]) -> list[tuple[str, str]]:
     """``(prompt, answer letter)`` pairs, the items of the plain (non-instance) datasets."""
     return [(q.prompt(), q.answer) for q in questions]
+
+
+QUERY_TEMPLATE_MULTICHOICE = prompts.render(
+    "task.multichoice_question",
+    letters=", ".join(LETTERS),
+    question="{Question}",
+    options="\n".join(f"{letter}) {{{letter}}}" for letter in LETTERS),
+)
+"""Upstream's question template: a format string with fields ``Question``, ``A`` to ``D``
+(our wording; the same text :meth:`MultipleChoiceQuestion.prompt` gives)."""
+
+
+def eval_string_based(response_text: object, correct_answer: str) -> float:
+    """1.0 when the reply's chosen letter is ``correct_answer``, else 0.0 (upstream's name)."""
+    return ChoiceScorer(correct_answer)(response_text)

@@ -1,0 +1,1 @@
+"""Upstream's ``textgrad.utils``: helpers for images given by URL."""
