@@ -163,7 +163,7 @@ def _ray_backend(address: str | None, plugins: list[str] | None) -> RayBackend |
     return RayBackend(None if address == _LOCAL else address)
 
 
-def _track(loop: PromptOptimization | SolutionOptimization, uri: str | None) -> None:
+def _track(loop: RunLoop, uri: str | None) -> None:
     """``--mlflow [URI]``: log the run to MLflow (``local``: MLflow's default store)."""
     if uri is not None:
         try:

@@ -22,6 +22,7 @@ from wordgrad.cli import (
     MaxConcurrency,
     MaxCost,
     MaxTokens,
+    MlflowOption,
     Model,
     Plugins,
     Quiet,
@@ -31,6 +32,7 @@ from wordgrad.cli import (
     _execute,
     _fail,
     _ray_backend,
+    _track,
     load_plugins,
     optimize_app,
 )
@@ -71,6 +73,7 @@ def optimize_code_command(
     quiet: Quiet = False,
     plugin: Plugins = None,
     ray: RayOption = None,
+    mlflow: MlflowOption = None,
 ) -> None:
     """Optimize each problem's code at test time (visible tests in a sandbox, critique, TGD),
     against zero-shot and Reflexion-style baselines on the same problems."""
@@ -104,4 +107,5 @@ def optimize_code_command(
         )
     except ConfigurationError as error:
         _fail(str(error), code=2)
+    _track(loop, mlflow)
     _execute(loop, quiet)

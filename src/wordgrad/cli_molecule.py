@@ -25,6 +25,7 @@ from wordgrad.cli import (
     MaxConcurrency,
     MaxCost,
     MaxTokens,
+    MlflowOption,
     Model,
     Plugins,
     Quiet,
@@ -34,6 +35,7 @@ from wordgrad.cli import (
     _execute,
     _fail,
     _ray_backend,
+    _track,
     load_plugins,
     optimize_app,
 )
@@ -107,6 +109,7 @@ def optimize_molecule_command(
     quiet: Quiet = False,
     plugin: Plugins = None,
     ray: RayOption = None,
+    mlflow: MlflowOption = None,
 ) -> None:
     """Optimize molecules (SMILES) for Vina docking score and QED against DOCKSTRING targets."""
     load_plugins(plugin)
@@ -143,6 +146,7 @@ def optimize_molecule_command(
         )
     except WordgradError as error:
         _fail(str(error), code=2)
+    _track(loop, mlflow)
     _execute(loop, quiet)
     results = RunDir(directory).results() or {}
     for item in results.get("instances", []):

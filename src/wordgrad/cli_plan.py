@@ -21,6 +21,7 @@ from wordgrad.cli import (
     MaxConcurrency,
     MaxCost,
     MaxTokens,
+    MlflowOption,
     Model,
     Plugins,
     Quiet,
@@ -30,6 +31,7 @@ from wordgrad.cli import (
     _execute,
     _fail,
     _ray_backend,
+    _track,
     load_plugins,
     optimize_app,
 )
@@ -73,6 +75,7 @@ def optimize_plan_command(
     quiet: Quiet = False,
     plugin: Plugins = None,
     ray: RayOption = None,
+    mlflow: MlflowOption = None,
 ) -> None:
     """Tune a treatment plan's objective weights: pyRadPlan optimizes the fluence, an LLM
     critiques the plan against clinical goals, TGD rewrites the weights."""
@@ -104,4 +107,5 @@ def optimize_plan_command(
         )
     except WordgradError as error:
         _fail(str(error), code=2)
+    _track(loop, mlflow)
     _execute(loop, quiet)

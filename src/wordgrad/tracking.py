@@ -231,6 +231,18 @@ class MlflowTracker:
             self.run_id, text, f"solutions/question-{int(fields.get('index', 0)):04d}.txt"
         )
 
+    def _on_iterate(self, step: int | None, **fields: Any) -> None:
+        """An instance loop's value (solution, code, molecule, plan): its text, and its score
+        as the metric ``score_<instance>`` at the instance's iteration."""
+        instance = _slug(str(fields.get("instance", "instance")))
+        iteration = int(fields.get("iteration", 0))
+        self.client.log_text(
+            self.run_id,
+            str(fields.get("value", "")),
+            f"instances/{instance}/iterate-{iteration:02d}.txt",
+        )
+        self._metrics(iteration, {f"score_{instance}": fields.get("score")})
+
     def _on_run_end(self, step: int | None, *, status: str, **fields: Any) -> None:
         if status == "completed":
             results = fields.get("results") or {}

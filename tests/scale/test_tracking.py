@@ -154,3 +154,40 @@ def test_an_unreachable_tracking_server_is_a_clear_error_before_any_work(
         log_to_mlflow(optimization, "http://127.0.0.1:9")  # nothing listens on the discard port
     assert optimization.on_event is None
     assert not (tmp_path / "run").exists()  # the run never started
+
+
+def test_an_instance_loop_logs_each_value_and_its_score(
+    tmp_path: Path, store: tuple[str, str]
+) -> None:
+    """Solution, code, molecule and plan runs are instance loops: each iterate's value is an
+    artifact and its score a metric per instance."""
+    from wordgrad.train.instance_optimization import (
+        InstanceOptimization,
+        InstanceOptimizationConfig,
+    )
+
+    from ..train.objective_fixtures import distance_measure, engine, instances
+
+    uri, artifacts = store
+    scripted = engine()
+    optimization = InstanceOptimization(
+        InstanceOptimizationConfig(model="scripted", iterations=2, batch_size=3),
+        tmp_path / "run",
+        instances(),
+        distance_measure,
+        forward_engine=scripted,
+        backward_engine=scripted,
+    )
+    tracker = log_to_mlflow(optimization, uri, experiment="tests", artifact_location=artifacts)
+    optimization.run()
+
+    client = MlflowClient(tracking_uri=uri)
+    iterates = [e for e in read_events(tmp_path / "run") if e.type == "iterate"]
+    assert iterates
+    for event in iterates:
+        path = f"instances/{event.instance}/iterate-{event.iteration:02d}.txt"
+        local = client.download_artifacts(tracker.run_id, path, str(tmp_path / "downloaded"))
+        assert Path(local).read_text() == event.value
+    for name in {e.instance for e in iterates}:
+        expected = sorted((e.iteration, e.score) for e in iterates if e.instance == name)
+        assert history(client, tracker.run_id, f"score_{name}") == expected
