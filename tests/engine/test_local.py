@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -110,7 +110,7 @@ def test_the_default_engine_is_the_embedded_model(
 
 
 @pytest.fixture(scope="module")
-def server_engine(llama_server: str) -> OpenAICompatibleEngine:
+def server_engine(llama_server: str) -> Iterator[OpenAICompatibleEngine]:
     # The server decodes one request at a time: queue them here, not in its socket, so that a
     # slow machine never turns waiting into time-outs.
     engine = get_engine(
@@ -122,7 +122,8 @@ def server_engine(llama_server: str) -> OpenAICompatibleEngine:
         retry=RetryPolicy(max_attempts=2, timeout_s=600, deadline_s=1800),
     )
     assert isinstance(engine, OpenAICompatibleEngine)
-    return engine
+    yield engine
+    engine.close()  # its connections to the server close here, not at some later collection
 
 
 def test_the_openai_compatible_engine_talks_to_a_real_server(

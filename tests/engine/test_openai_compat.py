@@ -606,3 +606,12 @@ def test_reasoning_models_get_max_completion_tokens_behind_any_base_url(
     )
     engine.send(Request.chat("q", max_tokens=5))
     assert server.received[0].json["max_completion_tokens"] == 5
+
+
+def test_close_shuts_an_engines_connections(server: StubServer) -> None:
+    server.queue(json_reply(completion("two")))
+    engine = engine_for(server)
+    assert engine.send(Request.chat("second")).text == "two"
+    assert not engine._client.is_closed()
+    engine.close()
+    assert engine._client.is_closed()

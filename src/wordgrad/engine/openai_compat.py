@@ -21,6 +21,7 @@ import base64
 import logging
 import os
 import time
+import weakref
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -155,6 +156,9 @@ class OpenAICompatibleEngine(EngineLM):
             self._official = False
         else:
             self._client = self._make_client(self._sdk, base_url, api_key, http_client)
+            # The engine made this client (and its connection pool): close it when the engine is
+            # collected, so its sockets are shut down rather than dropped.
+            weakref.finalize(self, self._client.close)
         self._secrets = (self._client.api_key,)
         self._model = _OPENAI_MODELS.get(longest_prefix(_OPENAI_MODELS, model_string) or "")
         if self._model is None or self._model.sampling:
@@ -162,6 +166,11 @@ class OpenAICompatibleEngine(EngineLM):
         super().__init__(model_string, system_prompt, **kwargs)
         if is_multimodal is not None:
             self.is_multimodal = is_multimodal
+
+    def close(self) -> None:
+        """Close the engine's HTTP connections now (otherwise they close when the engine is
+        collected). The engine must not be used afterwards."""
+        self._client.close()
 
     def default_capabilities(self) -> Capabilities:
         """From the model's name (OpenAI's table), whatever the address: a model named
